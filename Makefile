@@ -1,0 +1,56 @@
+# The whole set-up is `make run` and `make test`; both install what they need into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+DDB_LOCAL_VERSION := 2.9.30
+DDB_LOCAL := $(VENV)/dynamodb-local
+export DYNAMODB_LOCAL_DIR := $(abspath $(DDB_LOCAL))
+
+.PHONY: install run test lint format unit lock clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(BIN)/uv requirements/dev.txt layers/shared/requirements.txt pyproject.toml
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	touch $@
+
+# AWS's DynamoDB Local, as the npm package amplify-dynamodb-simulator ships it (needs Java 17).
+# Only the package's own tarball is fetched: its emulator/ folder is all that is used.
+$(DDB_LOCAL)/DynamoDBLocal.jar:
+	@command -v java >/dev/null || { echo "Java 17 is needed for DynamoDB Local"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is needed to fetch DynamoDB Local"; exit 1; }
+	rm -rf $(VENV)/ddb-pack && mkdir -p $(VENV)/ddb-pack
+	cd $(VENV)/ddb-pack && npm pack --silent amplify-dynamodb-simulator@$(DDB_LOCAL_VERSION) >/dev/null
+	tar xzf $(VENV)/ddb-pack/amplify-dynamodb-simulator-$(DDB_LOCAL_VERSION).tgz -C $(VENV)/ddb-pack package/emulator
+	rm -rf $(DDB_LOCAL) && mv $(VENV)/ddb-pack/package/emulator $(DDB_LOCAL) && rm -rf $(VENV)/ddb-pack
+	test -f $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/python -m local_api
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint $(DDB_LOCAL)/DynamoDBLocal.jar
+	$(BIN)/pytest
+
+# Regenerate the pinned requirements after changing requirements/*.in.
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile -q --no-header --python-version 3.13 --python-platform aarch64-manylinux2014 \
+		requirements/runtime.in -o layers/shared/requirements.txt
+	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 dev.in -o dev.txt
+	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 sam.in -o sam.txt
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Settings read from the environment once per container."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    # Set only off AWS (DynamoDB Local, the embedded store of `make run`, `sam local`).
+    dynamodb_endpoint: str | None
+    region: str
+    cursor_secret: bytes
+    max_body_bytes: int
+    max_xml_depth: int
+
+
+def _settings() -> Settings:
+    env = os.environ
+    return Settings(
+        table_name=env.get("TABLE_NAME", "contacts-api"),
+        dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        cursor_secret=env.get("CURSOR_SECRET", "").encode(),
+        max_body_bytes=int(env.get("MAX_BODY_BYTES", str(128 * 1024))),
+        max_xml_depth=int(env.get("MAX_XML_DEPTH", "8")),
+    )
+
+
+settings = _settings()
+
+
+def reload() -> Settings:
+    """Re-read the environment (tests and the local runner change it between runs)."""
+    global settings
+    settings = _settings()
+    return settings

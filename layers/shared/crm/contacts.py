@@ -1,0 +1,371 @@
+"""Contacts: what can be done to them, and what each change writes.
+
+Every change is one DynamoDB transaction holding the contact, its history entry and the
+account's counters, so there is no change without history and no count that drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from crm import times
+from crm.auth import Principal
+from crm.errors import Conflict, NotFound, Unprocessable
+from crm.fields import CONTACT_FIELDS, contact_changes
+from crm.http.xml import Nil
+from crm.observability import count, logger
+from crm.paging import Page, PageRequest, seal
+from crm.storage.db import ConditionFailed, next_id, transact
+from crm.storage.items import (
+    ContactItem,
+    CountItem,
+    HistoryItem,
+    Item,
+    NoteItem,
+    account_pk,
+    contact_sk,
+    dependants_prefix,
+    history_sk,
+    note_sk,
+)
+
+NOTES_ON_SHOW = 25
+UPDATE_ATTEMPTS = 3
+XML_TYPES = {"integer": "integer", "boolean": "boolean", "date": "date", "datetime": "datetime"}
+
+
+@dataclass
+class Contact:
+    item: Any  # ContactItem
+    notes: list[Any]  # NoteItem, newest first
+
+    @property
+    def version(self) -> int:
+        return int(self.item.version)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _counts_sk(user_id: int | None = None) -> str:
+    return "COUNT#contacts" if user_id is None else f"COUNT#contacts#U{user_id}"
+
+
+def _visible(principal: Principal, item: Any) -> bool:
+    return not item.is_private or principal.is_admin or int(item.user_id) == principal.user_id
+
+
+def _load(principal: Principal, contact_id: int) -> Any:
+    """The contact if this key may see it; another account's or another user's private one is 404."""
+    try:
+        item = ContactItem.get(account_pk(principal.account_id), contact_sk(contact_id), consistent_read=True)
+    except ContactItem.DoesNotExist:
+        item = None
+    if item is None or not _visible(principal, item):
+        raise NotFound("Contact not found")
+    return item
+
+
+def _newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
+    prefix = f"{dependants_prefix(contact_id)}N#"
+    return list(
+        NoteItem.query(account_pk(account_id), NoteItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
+    )
+
+
+def get(principal: Principal, contact_id: int) -> Contact:
+    item = _load(principal, contact_id)
+    return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
+
+
+def _visible_total(principal: Principal) -> int:
+    pk = account_pk(principal.account_id)
+    keys = [(pk, _counts_sk())]
+    if not principal.is_admin:
+        keys.append((pk, _counts_sk(principal.user_id)))
+    counts = {item.sk: item for item in CountItem.batch_get(keys)}
+    everyone = counts.get(_counts_sk())
+    if everyone is None:
+        return 0
+    total = int(everyone.contacts)
+    if principal.is_admin:
+        return total
+    mine = counts.get(_counts_sk(principal.user_id))
+    return total - int(everyone.private) + (int(mine.private) if mine else 0)
+
+
+def _paged(model: Any, principal: Principal, range_condition: Any, page: PageRequest, total: int, **query: Any) -> Page:
+    """One page of a Query: a cursor seeks to its key; offset and page read and skip."""
+    pk = account_pk(principal.account_id)
+    last_key = {"pk": {"S": pk}, "sk": {"S": page.after}} if page.after is not None else None
+    skip = 0 if page.after is not None else page.offset
+    wanted = skip + page.limit
+    results = model.query(pk, range_condition, last_evaluated_key=last_key, limit=wanted, page_size=wanted, **query)
+    items = list(results)[skip:]
+    next_cursor = None
+    if len(items) == page.limit and page.offset + len(items) < total:
+        next_cursor = seal(page.fingerprint, page.offset + len(items), items[-1].sk)
+    return Page(items=items, offset=page.offset, limit=page.limit, total_count=total, next_cursor=next_cursor)
+
+
+def list_contacts(principal: Principal, page: PageRequest) -> Page:
+    """Contacts in id order. Others' private contacts are filtered out, and not counted."""
+    condition = None
+    if not principal.is_admin:
+        condition = (ContactItem.is_private == False) | (ContactItem.user_id == principal.user_id)  # noqa: E712
+    total = _visible_total(principal)
+    return _paged(ContactItem, principal, ContactItem.sk.startswith("C#"), page, total, filter_condition=condition)
+
+
+def history(principal: Principal, contact_id: int, page: PageRequest) -> Page:
+    """The contact's history, newest first."""
+    item = _load(principal, contact_id)
+    prefix = f"{dependants_prefix(contact_id)}H#"
+    total = int(item.history_count or 0)
+    return _paged(HistoryItem, principal, HistoryItem.sk.startswith(prefix), page, total, scan_index_forward=False)
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _history(
+    principal: Principal, item: Any, number: int, action: str, changes: dict[str, tuple[Any, Any]], now: str
+) -> Any:
+    return HistoryItem(
+        account_pk(principal.account_id),
+        history_sk(int(item.id), number),
+        number=number,
+        contact_id=int(item.id),
+        action=action,
+        user_id=principal.user_id,
+        key_id=principal.key_id,
+        created_at=now,
+        version=int(item.version),
+        changes=[{"field": name, "old_value": old, "new_value": new} for name, (old, new) in changes.items()],
+    )
+
+
+def _count(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
+    """Stage the change of the account's contact counts (and the owner's private count)."""
+    pk = account_pk(principal.account_id)
+    actions = [CountItem.contacts.add(contacts_delta)] if contacts_delta else []
+    if private_delta:
+        actions.append(CountItem.private.add(private_delta))
+        tx.update(CountItem(pk, _counts_sk(owner)), actions=[CountItem.private.add(private_delta)])
+    if actions:
+        tx.update(CountItem(pk, _counts_sk()), actions=actions)
+
+
+def _first_note(body: dict[str, Any]) -> str | None:
+    """``notes`` as text on create is the minimal API's first note; a list is echoed back, unused."""
+    notes = body.pop("notes", None)
+    if notes is None or isinstance(notes, list):
+        return None
+    if not isinstance(notes, str) or len(notes) > 32_000:
+        raise Unprocessable("Notes must be text of at most 32000 characters")
+    return notes
+
+
+def create(principal: Principal, body: dict[str, Any]) -> Contact:
+    body = dict(body)
+    first_note = _first_note(body)
+    fields = contact_changes(body)
+    contact_id = next_id(principal.account_id, "contact")
+    now = times.now()
+    values = {"is_private": False, **fields}
+    item = ContactItem(
+        account_pk(principal.account_id),
+        contact_sk(contact_id),
+        id=contact_id,
+        user_id=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        history_count=1,
+        **values,
+    )
+    notes = []
+    if first_note and first_note.strip():
+        note_id = next_id(principal.account_id, "note")
+        notes.append(
+            NoteItem(
+                account_pk(principal.account_id),
+                note_sk(contact_id, note_id),
+                id=note_id,
+                contact_id=contact_id,
+                user_id=principal.user_id,
+                body=first_note,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        item.last_action_at = now
+    changes = {name: (None, value) for name, value in values.items() if value not in (None, "", [])}
+    entry = _history(principal, item, 1, "created", changes, now)
+
+    def stage(tx: Any) -> None:
+        tx.save(item, condition=ContactItem.sk.does_not_exist())
+        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        for note in notes:
+            tx.save(note, condition=NoteItem.sk.does_not_exist())
+        _count(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
+
+    transact(stage)
+    count("ContactCreated")
+    logger.info("contact created", extra={"contact_id": contact_id})
+    return Contact(item, notes)
+
+
+def _current(item: Any) -> dict[str, Any]:
+    return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
+
+
+def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
+    if if_match is not None or body.get("version") in (None, ""):
+        return if_match
+    version = str(body["version"]).strip()
+    if not version.isdigit():
+        raise Unprocessable("Version must be a whole number")
+    return int(version)
+
+
+def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:
+    """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
+    read_version, now = int(item.version), times.now()
+    number = int(item.history_count or 0) + 1
+    was_private = bool(item.is_private)
+    actions = [
+        getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
+        for name, (_, new) in changes.items()
+    ]
+    actions += [
+        ContactItem.version.set(read_version + 1),
+        ContactItem.updated_at.set(now),
+        ContactItem.history_count.set(number),
+    ]
+    for name, (_, new) in changes.items():
+        setattr(item, name, new)
+    item.version, item.updated_at, item.history_count = read_version + 1, now, number
+    entry = _history(principal, item, number, "updated", changes, now)
+    private_delta = int(bool(item.is_private)) - int(was_private)
+
+    def stage(tx: Any) -> None:
+        tx.update(item, actions=actions, condition=ContactItem.version == read_version)
+        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        _count(tx, principal, int(item.user_id), 0, private_delta)
+
+    transact(stage)
+
+
+def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match: int | None = None) -> Contact:
+    """Apply the fields of ``body`` to the stored contact (PUT and PATCH alike: fields not sent stay).
+
+    With a version (If-Match, or ``version`` in the body) the write happens only on that
+    version; a stale one is 409. Without one, a concurrent change makes us re-read and re-apply,
+    so neither write is lost.
+    """
+    expected_version = _expected_version(body, if_match)
+    for _ in range(UPDATE_ATTEMPTS):
+        item = _load(principal, contact_id)
+        if expected_version is not None and int(item.version) != expected_version:
+            raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
+        current = _current(item)
+        wanted = contact_changes(body, current)
+        changes = {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
+        if changes:
+            try:
+                _write_update(principal, item, changes)
+            except ConditionFailed:
+                if expected_version is not None:
+                    raise Conflict("Contact was changed by someone else; reload it and try again") from None
+                continue  # someone else wrote first: read their version and apply ours on top
+            count("ContactUpdated")
+            logger.info("contact updated", extra={"contact_id": contact_id, "version": int(item.version)})
+        return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
+    raise Conflict("Contact is changing too often; retry")
+
+
+def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
+    """Delete the contact and its counters in one transaction, then everything hanging off it."""
+    item = _load(principal, contact_id)
+    if expected_version is not None and int(item.version) != expected_version:
+        raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
+    read_version = int(item.version)
+
+    def stage(tx: Any) -> None:
+        tx.delete(item, condition=ContactItem.version == read_version)
+        _count(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
+
+    try:
+        transact(stage)
+    except ConditionFailed:
+        raise Conflict("Contact was changed by someone else; reload it and try again") from None
+    count("ContactDeleted")
+    logger.info("contact deleted", extra={"contact_id": contact_id})
+    _delete_dependants(principal.account_id, contact_id)
+
+
+def _delete_dependants(account_id: str, contact_id: int) -> None:
+    """Notes and history go with the contact. The contact is already gone, so nothing half-deleted shows."""
+    keys = Item.query(
+        account_pk(account_id),
+        Item.sk.startswith(dependants_prefix(contact_id)),
+        attributes_to_get=["pk", "sk"],
+    )
+    with Item.batch_write() as batch:
+        for key in keys:
+            batch.delete(key)
+
+
+# --- representation ----------------------------------------------------------------------
+
+
+def _typed(kind: str, value: Any) -> Any:
+    """Stored value -> the value a representation shows (dates as dates, typed nils for XML)."""
+    if value is None:
+        return Nil(XML_TYPES.get(kind)) if kind not in ("tags", "ids", "records") else []
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "integer":
+        return int(value)
+    if kind in ("tags", "ids"):
+        return list(value)
+    return value
+
+
+def note_view(note: Any) -> dict[str, Any]:
+    return {
+        "body": note.body,
+        "contact_id": int(note.contact_id),
+        "created_at": datetime.fromisoformat(note.created_at),
+        "id": int(note.id),
+        "updated_at": datetime.fromisoformat(note.updated_at),
+        "user_id": int(note.user_id),
+    }
+
+
+def contact_view(item: Any, notes: list[Any] | None = None) -> dict[str, Any]:
+    """Fields in alphabetical order, as ContactHero's XML has them; associations last."""
+    view = {field.name: _typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
+    ordered = dict(sorted(view.items()))
+    if notes is not None:
+        ordered["notes"] = [note_view(note) for note in notes]
+    return ordered
+
+
+def history_view(entry: Any) -> dict[str, Any]:
+    return {
+        "id": int(entry.number),
+        "contact_id": int(entry.contact_id),
+        "action": entry.action,
+        "subject": entry.subject,
+        "user_id": int(entry.user_id),
+        "key_id": entry.key_id,
+        "version": _typed("integer", entry.version),
+        "created_at": datetime.fromisoformat(entry.created_at),
+        "changes": entry.changes,
+    }

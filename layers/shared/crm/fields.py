@@ -1,0 +1,286 @@
+"""The contact's fields, declared once: storage, validation, JSON, XML and OpenAPI follow this table.
+
+Input goes through ``contact_changes``: aliases of the other documented dialects become our
+fields, every value is coerced to its kind, and anything unknown or invalid is a 422 naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crm import times
+from crm.errors import Unprocessable
+
+STRING_MAX = 255
+TEXT_MAX = 32_000
+LIST_MAX = 50
+RECORDS_MAX = 100
+INT_MAX = 2**53  # what JSON clients can hold exactly
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# XML 1.0 cannot carry these; refusing them keeps every stored value representable.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str = "string"  # string, text, email, integer, boolean, date, datetime, tags, ids, records
+    writable: bool = True
+
+    @property
+    def label(self) -> str:
+        """The name in messages: ``email_address_2`` -> ``Email address 2``."""
+        return self.name.replace("_", " ").capitalize()
+
+
+def _fields(kind: str, *names: str) -> list[Field]:
+    return [Field(name, kind) for name in names]
+
+
+READ_ONLY = [
+    Field("id", "integer", writable=False),
+    Field("user_id", "integer", writable=False),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("last_action_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
+]
+ADDRESS_PARTS = ("street", "street_2", "city", "state", "postal_code", "country")
+
+CONTACT_FIELDS: tuple[Field, ...] = tuple(
+    READ_ONLY
+    + _fields("string", "title", "first_name", "middle_name", "last_name", "suffix", "company")
+    + _fields("string", "job_title", "department", "gender", "spouse", "children", "assistant")
+    + [Field("is_company", "boolean"), Field("assistants_phone")]
+    + _fields("date", "birthday", "anniversary")
+    + [Field("background", "text")]
+    + _fields("email", "email_address", "email_address_2", "email_address_3")
+    + [Field("preferred_email_index", "integer")]
+    + _fields("string", "business_phone", "business_phone_2", "business_fax", "home_phone")
+    + _fields("string", "home_phone_2", "home_fax", "mobile_phone", "mobile_phone_2", "other_phone")
+    + _fields("string", "other_fax", "skype_name")
+    + [Field("preferred_phone_index", "integer")]
+    + [Field(f"{place}_{part}") for place in ("business", "home", "other") for part in ADDRESS_PARTS]
+    + _fields("string", "url", "url_2", "url_3", "user_1", "user_2", "user_3", "user_4")
+    + [Field("tags", "tags"), Field("project_ids", "ids"), Field("assigned_to_id", "integer")]
+    + [Field("is_private", "boolean"), Field("custom_fields", "records")]
+)
+FIELDS_BY_NAME = {field.name: field for field in CONTACT_FIELDS}
+WRITABLE = tuple(field.name for field in CONTACT_FIELDS if field.writable)
+
+# The Redmine CRM document's address block fills our business address.
+ADDRESS_ALIASES = {
+    "street1": "business_street",
+    "street2": "business_street_2",
+    "city": "business_city",
+    "region": "business_state",
+    "postcode": "business_postal_code",
+    "country_code": "business_country",
+}
+# Associations a client may send back, as a list, from a representation it read; they are not
+# changed through the contact (notes have their own routes).
+ECHOED = {"notes"}
+
+
+def _text(field: Field, value: Any, errors: list[str]) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        errors.append(f"{field.label} must be text")
+        return None
+    text = value if isinstance(value, str) else str(value)  # the minimal API sends phones as numbers
+    limit = TEXT_MAX if field.kind == "text" else STRING_MAX
+    if len(text) > limit:
+        errors.append(f"{field.label} is too long (at most {limit} characters)")
+    elif CONTROL.search(text):
+        errors.append(f"{field.label} contains control characters")
+    elif field.kind == "email" and text.strip() and not EMAIL.match(text.strip()):
+        errors.append(f"{field.label} is not a valid email address")
+    return text
+
+
+def _integer(field: Field, value: Any, errors: list[str]) -> int | None:
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,16}\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
+        errors.append(f"{field.label} must be a whole number from 0")
+        return None
+    return value
+
+
+def _boolean(field: Field, value: Any, errors: list[str]) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    truth = {"true": True, "1": True, "false": False, "0": False}.get(str(value).strip().lower())
+    if truth is None:
+        errors.append(f"{field.label} must be true or false")
+    return truth
+
+
+def _date(field: Field, value: Any, errors: list[str]) -> str | None:
+    parse = times.parse_date if field.kind == "date" else times.parse_datetime
+    try:
+        if isinstance(value, str):
+            return parse(value)
+    except ValueError:
+        pass
+    shape = "YYYY-MM-DD" if field.kind == "date" else "ISO 8601"
+    errors.append(f"{field.label} is not a valid {field.kind} ({shape})")
+    return None
+
+
+def _list(field: Field, value: Any, errors: list[str]) -> list[str] | None:
+    # Lists arrive as JSON arrays, XML arrays, or comma-separated text ("vip, cold call").
+    if isinstance(value, str):
+        value = value.split(",")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        errors.append(f"{field.label} must be a list of text values")
+        return None
+    items = [str(v).strip() for v in value if str(v).strip()]
+    items = list(dict.fromkeys(items))  # keep order, drop repeats
+    if len(items) > LIST_MAX or any(len(v) > 64 or CONTROL.search(v) for v in items):
+        errors.append(f"{field.label} takes at most {LIST_MAX} values of at most 64 characters")
+        return None
+    return items
+
+
+def _records(field: Field, value: Any, errors: list[str]) -> list[dict] | None:
+    if isinstance(value, dict):  # XML or form input of a single record
+        value = [value]
+    if not isinstance(value, list) or len(value) > RECORDS_MAX:
+        errors.append(f"{field.label} must be a list of at most {RECORDS_MAX} entries")
+        return None
+    records = []
+    for entry in value:
+        if not isinstance(entry, dict) or "id" not in entry:
+            errors.append(f"{field.label} entries need an id")
+            return None
+        entry_id = _integer(Field(f"{field.name} id", "integer"), entry.get("id"), errors)
+        name = entry.get("name")
+        raw = entry.get("value")
+        if isinstance(raw, (int, float, bool)):
+            raw = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        if raw is not None and not isinstance(raw, str):
+            errors.append(f"{field.label} values must be text")
+            return None
+        if (raw and len(raw) > STRING_MAX) or (name is not None and len(str(name)) > STRING_MAX):
+            errors.append(f"{field.label} values are at most {STRING_MAX} characters")
+            return None
+        records.append({"id": entry_id, "name": None if name is None else str(name), "value": raw})
+    return records
+
+
+COERCE = {
+    "string": _text,
+    "text": _text,
+    "email": _text,
+    "integer": _integer,
+    "boolean": _boolean,
+    "date": _date,
+    "datetime": _date,
+    "tags": _list,
+    "ids": _list,
+    "records": _records,
+}
+
+
+def coerce(field: Field, value: Any, errors: list[str]) -> Any:
+    """The stored form of ``value`` for ``field``, appending a message to ``errors`` if it has none."""
+    if value is None:
+        return None
+    if field.kind in ("integer", "boolean", "date", "datetime") and value == "":
+        return None  # forms and XML send an empty element for "no value"
+    return COERCE[field.kind](field, value, errors)
+
+
+def _split(value: Any) -> list[Any]:
+    return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
+
+
+ALIASES = {"email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes"}
+
+
+def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    """Map the other dialects' names onto ours; a field given under both names keeps ours."""
+    aliased: dict[str, Any] = {}
+    projects: list[Any] = []
+    for name, value in body.items():
+        if name == "email":
+            aliased.update(zip(("email_address", "email_address_2", "email_address_3"), _split(value), strict=False))
+        elif name == "phone":
+            aliased.update(zip(("business_phone", "mobile_phone", "home_phone"), _split(value), strict=False))
+        elif name == "website":
+            aliased["url"] = value
+        elif name == "tag_list":
+            aliased["tags"] = value
+        elif name == "project_id":
+            projects.extend(value if isinstance(value, list) else [value])
+        elif name == "visibility":
+            level = str(value).strip()
+            if level not in ("0", "1", "2"):
+                errors.append("Visibility must be 0 (project), 1 (public) or 2 (private)")
+            aliased["is_private"] = level == "2"
+        elif name == "address_attributes":
+            if not isinstance(value, dict):
+                errors.append("Address attributes must be an object")
+                continue
+            unknown = sorted(set(value) - set(ADDRESS_ALIASES))
+            if unknown:
+                errors.append(f"Unknown address attributes: {', '.join(unknown)}")
+            aliased.update({ADDRESS_ALIASES[k]: v for k, v in value.items() if k in ADDRESS_ALIASES})
+    fields = {**aliased, **{name: value for name, value in body.items() if name not in ALIASES}}
+    if projects:  # project_id adds to project_ids rather than replacing them
+        given = fields.get("project_ids") or []
+        fields["project_ids"] = (given if isinstance(given, list) else _split(given)) + projects
+    return fields
+
+
+def contact_changes(
+    body: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validate a contact body: returns {field: stored value} for the writable fields it sets.
+
+    ``current`` is the stored contact on an update (None on create). Read-only fields may be
+    sent back with their current value, as a client that edits what it read would.
+    """
+    errors: list[str] = []
+    fields = _expand_aliases(dict(body), errors)
+    unknown = sorted(name for name in fields if name not in FIELDS_BY_NAME and name not in ECHOED)
+    if unknown:
+        errors.append(f"Unknown fields: {', '.join(unknown)}")
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        field = FIELDS_BY_NAME.get(name)
+        if name in ECHOED and not isinstance(value, list):
+            errors.append("Notes are added with POST /contacts/{id}/notes")
+        if field is None:
+            continue
+        stored = coerce(field, value, errors)
+        if not field.writable:
+            if name == "version":
+                continue  # a version in the body makes the write conditional (see contacts.update)
+            if stored is not None and (current is None or stored != current.get(name)):
+                errors.append(f"{field.label} is read-only")
+            continue
+        changes[name] = stored
+    if (current is None or "first_name" in changes) and not (changes.get("first_name") or "").strip():
+        errors.append("First name cannot be blank")
+    if errors:
+        raise Unprocessable(*errors)
+    return changes
+
+
+def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The minimal JSON API's edit: ``{"contact_id": .., "update_fields": {..}}`` (or camelCase)."""
+    contact_id = body.get("contact_id", body.get("contactID"))
+    fields = body.get("update_fields", body.get("updateFields"))
+    if contact_id is None or fields is None:
+        return None
+    if not isinstance(fields, dict):
+        raise Unprocessable("update_fields must be an object")
+    return str(contact_id), fields

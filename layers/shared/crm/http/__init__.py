@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every handler: formats, bodies, rendering, routing, errors."""

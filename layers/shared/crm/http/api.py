@@ -1,0 +1,214 @@
+"""The resolver every handler uses: formats, scopes, errors and rendering happen here, once.
+
+A handler module declares ``app = Api("contacts")``, decorates its operations with
+``@app.operation(...)`` and exports ``lambda_handler = app.lambda_handler``. Each operation gets a
+``Request`` and returns ``request.one(...)``, ``request.many(...)`` or ``request.empty()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from crm.auth import READ, WRITE, Principal
+from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
+from crm.http import body, negotiation, openapi, render
+from crm.observability import logger, observed
+from crm.paging import Page, PageRequest, fingerprint, page_request
+from crm.storage.db import is_busy
+
+PATH_PARAM = re.compile(r"<(\w+)>")
+
+
+class Request:
+    """What an operation needs of the HTTP request, parsed on first use."""
+
+    def __init__(self, event: dict[str, Any], fmt: str, suffix: str | None) -> None:
+        self.event = event
+        self.format = fmt
+        self.suffix = suffix
+        self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        self.query: dict[str, str] = dict(event.get("queryStringParameters") or {})
+
+    @cached_property
+    def principal(self) -> Principal:
+        return Principal.from_context((self.event.get("requestContext") or {}).get("authorizer"))
+
+    @cached_property
+    def _body(self) -> tuple[str | None, dict[str, Any]]:
+        return body.parse(
+            self.event.get("body"), bool(self.event.get("isBase64Encoded")), self.headers.get("content-type")
+        )
+
+    def body(self, root: str) -> dict[str, Any]:
+        """The fields of the body, unwrapped from ``{"<root>": {...}}`` or ``<root>...</root>``."""
+        xml_root, fields = self._body
+        if xml_root is None and isinstance(fields.get(root), dict):
+            wrapped = fields[root]
+            return {**{k: v for k, v in fields.items() if k != root}, **wrapped}
+        return fields
+
+    def if_match(self) -> int | None:
+        """The version an ``If-Match`` header asks for (``"3"``, ``W/"3"`` or ``3``); ``*`` is any."""
+        raw = self.headers.get("if-match")
+        if raw is None or raw.strip() == "*":
+            return None
+        digits = raw.strip().removeprefix("W/").strip('"')
+        if not digits.isdigit():
+            raise BadRequest('If-Match must be an ETag this API gave, such as "3"')
+        return int(digits)
+
+    def page(self, route: str) -> PageRequest:
+        return page_request(self.query, fingerprint(self.principal.account_id, route, self.query))
+
+    def path_prefix(self) -> str:
+        """The stage part of the public path (``/v1`` behind API Gateway, empty locally)."""
+        public = (self.event.get("requestContext") or {}).get("path") or ""
+        path = self.event.get("path") or ""
+        with_suffix = path + (f".{self.suffix}" if self.suffix else "")
+        return public[: -len(with_suffix)] if with_suffix and public.endswith(with_suffix) else ""
+
+    def _response(self, status: int, text: str | None, headers: dict[str, str] | None = None) -> Response:
+        content_type = negotiation.CONTENT_TYPES[self.format] if text is not None else None
+        return Response(
+            status_code=status,
+            content_type=content_type,
+            body=text or "",
+            headers={"Cache-Control": "no-store", "Vary": "Accept", **(headers or {})},
+        )
+
+    def one(
+        self,
+        root: str,
+        view: dict[str, Any],
+        status: int = 200,
+        version: int | None = None,
+        location: str | None = None,
+    ) -> Response:
+        headers = {}
+        if version is not None:
+            headers["ETag"] = f'"{version}"'
+        if location:
+            suffix = f".{self.suffix}" if self.suffix else ""
+            headers["Location"] = f"{self.path_prefix()}{location}{suffix}"
+        return self._response(status, render.one(self.format, root, view), headers)
+
+    def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
+        return self._response(200, render.many(self.format, root, item, page, views))
+
+    def empty(self) -> Response:
+        return self._response(204, None)
+
+    def error(self, error: ApiError) -> Response:
+        return self._response(error.status, render.errors(self.format, error.messages), error.headers)
+
+
+class Api(APIGatewayRestResolver):
+    """A Powertools REST resolver that speaks JSON and XML and checks the key's scope per operation."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__()
+        self.resource = resource
+        self.lambda_handler = observed(self.resolve)
+        self.exception_handler(ApiError)(self._api_error)
+        self.exception_handler(NotFoundError)(self._no_route)
+        self.exception_handler(Exception)(self._unexpected)
+
+    @property
+    def request(self) -> Request:
+        return self.context["request"]
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        path, suffix = negotiation.split_suffix(event.get("path") or "/")
+        event = {**event, "path": path}
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        query = event.get("queryStringParameters") or {}
+        try:
+            fmt = negotiation.choose(suffix, query.get("format"), headers.get("accept"))
+        except NotAcceptable as exc:
+            fmt = negotiation.JSON
+            self.append_context(request=Request(event, fmt, suffix), refused=exc)
+        else:
+            self.append_context(request=Request(event, fmt, suffix))
+        response = super().resolve(event, context)
+        logger.info(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "route": event.get("resource"),
+                "status": response["statusCode"],
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    def operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        scope: str | None = None,
+        status: int = 200,
+        query: tuple[dict[str, Any], ...] = (),
+        body: dict[str, Any] | None = None,
+        returns: dict[str, Any] | None = None,
+    ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``."""
+        needed = scope or (READ if method == "GET" else WRITE)
+        names = PATH_PARAM.findall(path)
+        docs = openapi.operation(path, method, summary, names, query, body, returns, status)
+
+        def decorator(func: Callable[..., Response]) -> Callable[..., Response]:
+            def endpoint(**path_params: str) -> Response:
+                request = self.request
+                if "refused" in self.context:
+                    raise self.context["refused"]
+                request.principal.require(needed)
+                return func(request, **path_params)
+
+            # Powertools reads the signature for its OpenAPI document: show only the path params.
+            endpoint.__name__ = func.__name__
+            endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str) for n in names]
+            )
+            self.route(path, method, summary=summary, tags=[self.resource], openapi_extensions=docs)(endpoint)
+            return func
+
+        return decorator
+
+    # --- errors, in the request's format ---------------------------------------------------
+
+    def _api_error(self, error: ApiError) -> Response:
+        return self.request.error(error)
+
+    def _no_route(self, _: NotFoundError) -> Response:
+        method, path = self.current_event.http_method, self.current_event.path
+        routes = self._static_routes + self._dynamic_routes
+        allowed = sorted({route.method for route in routes if route.rule.match(path)} - {method})
+        if allowed:
+            return self.request.error(MethodNotAllowed(headers={"Allow": ", ".join(allowed)}))
+        return self.request.error(NotFound())
+
+    def _unexpected(self, exc: Exception) -> Response:
+        if is_busy(exc):
+            logger.warning("storage busy", extra={"error": type(exc).__name__})
+            return self.request.error(ServiceUnavailable())
+        request_id = (self.current_event.get("requestContext") or {}).get("requestId", "")
+        logger.exception("unhandled error", extra={"error": type(exc).__name__})
+        return self.request.error(ApiError(f"Internal server error (request id {request_id})"))
+
+
+def resource_id(text: str, what: str) -> int:
+    """A path id; anything that is not one of our integer ids cannot exist, so it is a 404."""
+    if not text.isdigit() or len(text) > 10 or int(text) == 0:
+        raise NotFound(f"{what} not found")
+    return int(text)

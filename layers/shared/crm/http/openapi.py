@@ -1,0 +1,116 @@
+"""OpenAPI fragments for an operation: parameters, request body and responses.
+
+Handlers parse their own input (Powertools' validation reads only JSON bodies), so the document
+is built from the same tables the code validates with, and handed to Powertools per route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.fields import CONTACT_FIELDS, Field
+from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer", "minimum": 0},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "email": {"type": "string", "maxLength": 255},
+    "text": {"type": "string", "maxLength": 32000},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+    "ids": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+    "records": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "value": {"type": "string"}},
+        },
+    },
+}
+
+
+def _schema(field: Field) -> dict[str, Any]:
+    schema = dict(KIND_SCHEMAS.get(field.kind, {"type": "string", "maxLength": 255}))
+    if not field.writable:
+        schema["readOnly"] = True
+    return schema
+
+
+CONTACT = {
+    "type": "object",
+    "properties": {field.name: _schema(field) for field in CONTACT_FIELDS},
+    "required": ["first_name"],
+}
+ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
+
+
+def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+PAGING = (
+    query(
+        "limit", f"Items per page (default {DEFAULT_LIMIT}).", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+    ),
+    query("offset", "Items to skip (read and skipped).", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
+    query("page", "Page number from 1; offset = (page - 1) * limit.", {"type": "integer", "minimum": 1}),
+    query("cursor", "next_cursor of the previous page: seeks, so deep pages cost no more."),
+)
+FORMAT = query("format", "json or xml; a .json or .xml suffix on the path does the same.", {"enum": ["json", "xml"]})
+
+
+def _content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}, "application/xml": {"schema": schema}}
+
+
+def operation(
+    path: str,
+    method: str,
+    summary: str,
+    path_params: list[str],
+    query_params: tuple[dict[str, Any], ...],
+    body: dict[str, Any] | None,
+    returns: dict[str, Any] | None,
+    status: int,
+) -> dict[str, Any]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        for name in path_params
+    ]
+    doc: dict[str, Any] = {
+        "parameters": [*params, FORMAT, *query_params],
+        "responses": {
+            str(status): {"description": summary, **({"content": _content(returns)} if returns else {})},
+            "4XX": {"description": "The request cannot be served; errors say why.", "content": _content(ERRORS)},
+        },
+    }
+    if body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {**_content(body), "application/x-www-form-urlencoded": {"schema": body}},
+        }
+    return doc
+
+
+def wrapped(root: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {root: schema}}
+
+
+def listing(root: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            root: {"type": "array", "items": schema},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "total_count": {"type": "integer"},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }

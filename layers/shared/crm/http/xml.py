@@ -1,0 +1,133 @@
+"""Rails-style XML: dasherized names, ``type`` attributes, ``nil="true"``; parsed only by defusedxml."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from crm.errors import BadRequest
+
+
+class Nil:
+    """A missing value that still carries its XML type: ``<anniversary type="date" nil="true">``."""
+
+    def __init__(self, xml_type: str | None) -> None:
+        self.xml_type = xml_type
+
+
+def dasherize(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def underscore(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].replace("-", "_")  # namespaces are ignored
+
+
+def singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith("s"):
+        return name[:-1]
+    return name
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, Nil) or value is None:
+        if isinstance(value, Nil) and value.xml_type:
+            element.set("type", value.xml_type)
+        element.set("nil", "true")
+    elif isinstance(value, bool):
+        element.set("type", "boolean")
+        element.text = "true" if value else "false"
+    elif isinstance(value, int):
+        element.set("type", "integer")
+        element.text = str(value)
+    elif isinstance(value, datetime):
+        element.set("type", "datetime")
+        element.text = value.isoformat()
+    elif isinstance(value, date):
+        element.set("type", "date")
+        element.text = value.isoformat()
+    elif isinstance(value, list):
+        element.set("type", "array")
+        child_name = singular(element.tag)
+        for item in value:
+            _fill(ET.SubElement(element, child_name), item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _fill(ET.SubElement(element, dasherize(key)), item)
+    else:
+        element.text = str(value)
+
+
+def dumps(
+    root: str,
+    value: Any,
+    attributes: dict[str, Any] | None = None,
+    item: str | None = None,
+    typed: bool = True,
+) -> str:
+    """A document whose root is ``root``; a list's elements are named ``item`` (default: singular).
+
+    ``typed=False`` leaves ``type="array"`` off a root list, as Rails does for ``<errors>``.
+    """
+    element = ET.Element(dasherize(root))
+    if isinstance(value, list) and item:
+        if typed:
+            element.set("type", "array")
+        for entry in value:
+            _fill(ET.SubElement(element, dasherize(item)), entry)
+    else:
+        _fill(element, value)
+    for key, attr in (attributes or {}).items():
+        if attr is not None:
+            element.set(key, str(attr))
+    ET.indent(element)
+    body = ET.tostring(element, encoding="unicode", short_empty_elements=False)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _value(element: ET.Element, depth: int, max_depth: int) -> Any:
+    if depth > max_depth:
+        raise BadRequest(f"XML is nested more than {max_depth} levels deep")
+    if element.get("nil") == "true":
+        return None
+    xml_type = element.get("type")
+    children = list(element)
+    if xml_type == "array":
+        return [_value(child, depth + 1, max_depth) for child in children]
+    attributes = {underscore(k): v for k, v in element.attrib.items() if k not in ("type", "nil")}
+    text = element.text or ""
+    if children or attributes:
+        record: dict[str, Any] = dict(attributes)
+        for child in children:
+            name, item = underscore(child.tag), _value(child, depth + 1, max_depth)
+            if name in record:  # a repeated element without type="array" still means a list
+                previous = record[name]
+                record[name] = [*previous, item] if isinstance(previous, list) else [previous, item]
+            else:
+                record[name] = item
+        if not children and text.strip():
+            record["value"] = text
+        return record
+    if xml_type == "integer" and text.strip().lstrip("-").isdigit():
+        return int(text)
+    if xml_type == "boolean" and text.strip() in ("true", "false"):
+        return text.strip() == "true"
+    return text
+
+
+def loads(data: bytes, max_depth: int) -> tuple[str, Any]:
+    """Parse a document; returns (root name, value). DTDs, entities and external references are 400."""
+    try:
+        # forbid_dtd: defusedxml's defaults still accept a DTD that names an external file.
+        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise BadRequest("XML with a DTD, entities or external references is not accepted") from exc
+    except ET.ParseError as exc:
+        raise BadRequest(f"Malformed XML: {exc}") from exc
+    return underscore(root.tag), _value(root, 1, max_depth)

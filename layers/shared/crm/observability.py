@@ -1,0 +1,35 @@
+"""Logger, Tracer and Metrics, configured once; ``observed`` wraps a Lambda entry point with all three.
+
+Nothing here logs an event, a key or a contact's fields: log lines carry ids and outcomes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+Handler = Callable[[dict, Any], Any]
+
+
+def count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def observed(handler: Handler) -> Handler:
+    """Correlation id from the API Gateway request id; responses and errors stay out of traces."""
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+    def lambda_handler(event: dict, context: Any) -> Any:
+        return handler(event, context)
+
+    return lambda_handler

@@ -1,0 +1,1 @@
+"""DynamoDB access through PynamoDB: one table, every key prefixed with the account."""

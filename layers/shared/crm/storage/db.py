@@ -1,0 +1,121 @@
+"""Binding the items to a table, allocating ids, and running transactions that retry conflicts."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from crm.config import settings
+from crm.errors import ServiceUnavailable
+from crm.storage.items import Item, SequenceItem, account_pk
+
+T = TypeVar("T")
+
+# DynamoDB's answers that mean "not now": the client should retry after a pause.
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+TRANSACTION_ATTEMPTS = 8
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item not as expected; ``reasons`` has one code per write."""
+
+    def __init__(self, reasons: list[str | None]) -> None:
+        super().__init__(", ".join(str(r) for r in reasons))
+        self.reasons = reasons
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def bind(table_name: str, endpoint: str | None, region: str | None = None) -> None:
+    """Point every item class at a table; an empty endpoint means AWS's own.
+
+    PynamoDB reads ``Meta`` when a class is created, so the items start bound to the settings;
+    this re-binds them (tests switching backends, contacts-admin's --table and --endpoint-url).
+    """
+    Item.Meta.table_name = table_name
+    Item.Meta.host = endpoint or None
+    Item.Meta.region = region or settings.region
+    for cls in (Item, *_subclasses(Item)):
+        cls._connection = None
+
+
+def connection() -> Connection:
+    """A low-level connection to the bound table's endpoint (for table management and tests)."""
+    return Connection(region=Item.Meta.region, host=Item.Meta.host)
+
+
+def _backoff(attempt: int) -> None:
+    # Full jitter: spreads out writers that collided on the same item.
+    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 (jitter, not crypto)
+
+
+def transact(build: Callable[[TransactWrite], T]) -> T:
+    """Run ``build`` inside a write transaction, retrying when another transaction collided with it.
+
+    ``build`` is called again on every attempt, so it must only stage writes. A write whose
+    condition failed raises ``ConditionFailed``; the caller decides what that means.
+    """
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            with TransactWrite(connection=Item._get_connection().connection) as tx:
+                result = build(tx)
+            return result
+        except TransactWriteError as exc:
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(reasons) from exc
+            retryable = any(code in ("TransactionConflict", *BUSY_CODES) for code in reasons)
+            if not (retryable or exc.cause_response_code in BUSY_CODES | {"TransactionConflictException"}):
+                raise
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
+            _backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+def next_id(account_id: str, kind: str) -> int:
+    """Allocate the next integer id of ``kind`` in the account; ids are never reused."""
+    counter = SequenceItem(account_pk(account_id), f"SEQ#{kind}")
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            counter.update(actions=[SequenceItem.value.add(1)])
+            return int(counter.value)
+        except PynamoDBException as exc:
+            # A transaction holding the sequence item makes plain writes fail with a conflict.
+            if exc.cause_response_code != "TransactionConflictException" or attempt == TRANSACTION_ATTEMPTS - 1:
+                raise
+            _backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for a storage error that a retry may cure (throttling, a service fault, no connection)."""
+    if isinstance(exc, ServiceUnavailable):
+        return True
+    if isinstance(exc, PynamoDBException):
+        if exc.cause_response_code in BUSY_CODES:
+            return True
+        return exc.cause is not None and is_busy(exc.cause)
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") in BUSY_CODES
+    return isinstance(exc, BotoCoreError)  # timeouts and refused connections

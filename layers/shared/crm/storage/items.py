@@ -1,0 +1,145 @@
+"""The items of the single table and the keys that place them.
+
+Every item of an account lives under the partition key ``A#<account>``, so no access path can
+reach another account's data without naming it. Sort keys:
+
+    ACCOUNT                       the account
+    USER#<user id>                a user of the account
+    KEY#<key id>                  an API key (secret stored only as a hash)
+    SEQ#<kind>                    id allocator for contacts, notes, ...
+    COUNT#contacts                number of contacts, and how many are private
+    COUNT#contacts#U<user id>     how many private contacts a user owns
+    C#<contact id:010>            a contact (contacts list in id order with one Query)
+    D#<contact id:010>#N#<id:010> a note of the contact
+    D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
+
+Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
+dependants is one Query away, and none of it is read when contacts are listed.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from crm.config import settings
+from crm.fields import CONTACT_FIELDS, Field
+
+ID_WIDTH = 10
+
+
+def account_pk(account_id: str) -> str:
+    return f"A#{account_id}"
+
+
+def contact_sk(contact_id: int) -> str:
+    return f"C#{contact_id:0{ID_WIDTH}d}"
+
+
+def dependants_prefix(contact_id: int) -> str:
+    return f"D#{contact_id:0{ID_WIDTH}d}#"
+
+
+def note_sk(contact_id: int, note_id: int) -> str:
+    return f"{dependants_prefix(contact_id)}N#{note_id:0{ID_WIDTH}d}"
+
+
+def history_sk(contact_id: int, number: int) -> str:
+    return f"{dependants_prefix(contact_id)}H#{number:0{ID_WIDTH}d}"
+
+
+class Item(Model):
+    """Base of every item: the table's keys and its binding (see ``crm.storage.db.bind``)."""
+
+    class Meta:
+        table_name = settings.table_name
+        host = settings.dynamodb_endpoint
+        region = settings.region
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class AccountItem(Item):
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class UserItem(Item):
+    user_id = NumberAttribute()
+    name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class KeyItem(Item):
+    key_id = UnicodeAttribute()
+    user_id = NumberAttribute()
+    scope = UnicodeAttribute()
+    secret_sha256 = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class SequenceItem(Item):
+    value = NumberAttribute(default=0)
+
+
+class CountItem(Item):
+    contacts = NumberAttribute(default=0)
+    private = NumberAttribute(default=0)
+
+
+def _attribute(field: Field):
+    if field.kind == "integer":
+        return NumberAttribute(null=True)
+    if field.kind == "boolean":
+        return BooleanAttribute(null=True)
+    if field.kind in ("tags", "ids"):
+        return ListAttribute(of=UnicodeAttribute, null=True)
+    if field.kind == "records":
+        return JSONAttribute(null=True)
+    return UnicodeAttribute(null=True)  # strings, dates and datetimes are stored as text
+
+
+# The contact's attributes come from the field table, so a field is declared once
+# (crm.fields) and storage, validation and both representations follow it.
+ContactItem = type(
+    "ContactItem",
+    (Item,),
+    {
+        "__module__": __name__,
+        "__doc__": "A contact. Attributes mirror crm.fields.CONTACT_FIELDS.",
+        **{field.name: _attribute(field) for field in CONTACT_FIELDS},
+        # Internal: how many history entries exist, and so the number of the next one.
+        "history_count": NumberAttribute(default=0),
+    },
+)
+
+
+class NoteItem(Item):
+    id = NumberAttribute()
+    contact_id = NumberAttribute()
+    user_id = NumberAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+class HistoryItem(Item):
+    number = NumberAttribute()
+    contact_id = NumberAttribute()
+    action = UnicodeAttribute()  # created, updated, deleted
+    subject = UnicodeAttribute(default="contact")  # what changed: the contact, or one of its notes
+    user_id = NumberAttribute()
+    key_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)
+    changes = JSONAttribute()  # [{"field": ..., "old_value": ..., "new_value": ...}]

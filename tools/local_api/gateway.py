@@ -1,0 +1,234 @@
+"""API Gateway (REST, Lambda proxy) on this machine: routes, the REQUEST authorizer, the events.
+
+``Gateway.handle`` takes an HTTP request and answers it the way the deployed API would:
+it matches the route as API Gateway does (a literal segment beats a parameter), runs the
+authorizer with a REQUEST event, applies its policy, invokes the handler with the proxy event
+API Gateway would send, and falls back to the template's gateway responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import importlib.util
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from local_api.template import Function, GatewayResponse, Route, Template
+
+ACCOUNT, API_ID, REGION = "123456789012", "localapi", "us-east-1"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+    deadline: float = field(default_factory=lambda: time.monotonic() + 10)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _match(template: str, path: str) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """(specificity, path parameters) if ``path`` fits ``template``; literals rank above params."""
+    wanted, given = _segments(template), _segments(path)
+    if len(wanted) != len(given):
+        return None
+    rank, params = [], {}
+    for pattern, segment in zip(wanted, given, strict=True):
+        if pattern.startswith("{") and pattern.endswith("}"):
+            params[pattern[1:-1]] = segment
+            rank.append(0)
+        elif pattern == segment:
+            rank.append(1)
+        else:
+            return None
+    return tuple(rank), params
+
+
+def _allowed(policy: dict[str, Any], method_arn: str) -> bool:
+    statements = (policy.get("policyDocument") or {}).get("Statement") or []
+    allow = deny = False
+    for statement in statements:
+        resources = statement.get("Resource")
+        resources = [resources] if isinstance(resources, str) else resources or []
+        if any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            allow |= statement.get("Effect") == "Allow"
+            deny |= statement.get("Effect") == "Deny"
+    return allow and not deny
+
+
+class Gateway:
+    def __init__(self, template: Template, environment: dict[str, str], stage_in_path: bool = False) -> None:
+        self.template = template
+        self.stage_in_path = stage_in_path  # requestContext.path with /v1, as behind API Gateway
+        self._handlers: dict[str, Any] = {}
+        # One invocation at a time, as one Lambda container serves one request at a time.
+        self._lock = threading.Lock()
+        os.environ.update(environment)
+
+    # --- functions ---------------------------------------------------------------------------
+
+    def handler(self, logical_id: str) -> Any:
+        if logical_id not in self._handlers:
+            function: Function = self.template.functions[logical_id]
+            spec = importlib.util.spec_from_file_location(f"lambda_{logical_id}", function.module_file)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {function.module_file}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._handlers[logical_id] = getattr(module, function.attribute)
+        return self._handlers[logical_id]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        with self._lock:
+            return self.handler(logical_id)(event, LambdaContext(logical_id))
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        best: tuple[tuple[int, ...], Route, dict[str, str]] | None = None
+        for route in self.template.routes:
+            if route.method != method:
+                continue
+            found = _match(route.path, path)
+            if found and (best is None or found[0] > best[0]):
+                best = (found[0], route, found[1])
+        return (best[1], best[2]) if best else (None, {})
+
+    def gateway_response(self, name: str, headers: dict[str, str]) -> HttpResponse:
+        spec: GatewayResponse = self.template.gateway_responses[name]
+        accept = headers.get("accept", "")
+        kind = "application/xml" if "xml" in accept and "application/xml" in spec.templates else "application/json"
+        return HttpResponse(spec.status, {"Content-Type": kind, **spec.headers}, spec.templates.get(kind, "").encode())
+
+    def event(
+        self,
+        route: Route,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        headers: list[tuple[str, str]],
+        query: str,
+        body: bytes,
+    ) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            multi_headers.setdefault(name, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text, encoded = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        stage = self.template.stage
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": ACCOUNT,
+                "apiId": API_ID,
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "path": f"/{stage}{path}" if self.stage_in_path else path,
+                "stage": stage,
+                "protocol": "HTTP/1.1",
+                "requestId": str(uuid.uuid4()),
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "body": text if body else None,
+            "isBase64Encoded": encoded,
+        }
+
+    def authorize(self, event: dict[str, Any]) -> dict[str, Any] | HttpResponse:
+        """The authorizer's context, or the gateway response API Gateway would send instead."""
+        context = event["requestContext"]
+        method_arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{context['stage']}/{event['httpMethod']}{event['path']}"
+        )
+        request = {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            **{k: event[k] for k in ("resource", "path", "httpMethod", "headers", "multiValueHeaders")},
+            **{k: event[k] for k in ("queryStringParameters", "multiValueQueryStringParameters")},
+            **{k: event[k] for k in ("pathParameters", "stageVariables", "requestContext")},
+        }
+        headers = {k.lower(): v for k, v in (event["headers"] or {}).items()}
+        try:
+            policy = self.invoke(self.template.authorizer, request)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return self.gateway_response("UNAUTHORIZED", headers)
+            return HttpResponse(500, {"Content-Type": "application/json"}, b'{"message": null}')
+        if not _allowed(policy, method_arn):
+            return self.gateway_response("ACCESS_DENIED", headers)
+        # API Gateway hands the context to the integration with every value as a string.
+        return {
+            "principalId": policy.get("principalId"),
+            **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (policy.get("context") or {}).items()},
+        }
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        headers: list[tuple[str, str]] | dict[str, str] | None = None,
+        query: str = "",
+        body: bytes = b"",
+    ) -> HttpResponse:
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        lowered = {k.lower(): v for k, v in pairs}
+        route, params = self.route(method.upper(), path)
+        if route is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", lowered)
+        event = self.event(route, method.upper(), path, params, pairs, query, body)
+        if route.authorized and self.template.authorizer:
+            context = self.authorize(event)
+            if isinstance(context, HttpResponse):
+                return context
+            event["requestContext"]["authorizer"] = context
+        result = self.invoke(route.function, event)
+        out = {k: v for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            out[name] = ", ".join(values)
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode("utf-8")
+        return HttpResponse(int(result["statusCode"]), out, data)

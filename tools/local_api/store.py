@@ -1,0 +1,48 @@
+"""The local API's storage: moto's in-memory DynamoDB served on loopback, and the tables of template.yaml."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from local_api.template import Template
+
+
+def serve_moto(port: int) -> BaseWSGIServer:
+    """moto's server on 127.0.0.1:``port``, one request at a time.
+
+    moto's store does not serialise conditional writes made on several threads at once; serving
+    requests one after the other makes each write atomic, as DynamoDB's are.
+    """
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
+    return server
+
+
+def table_spec(properties: dict[str, Any], name: str) -> dict[str, Any]:
+    """CreateTable arguments for a table of the template, under ``name``."""
+    spec: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    for index in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if properties.get(index):
+            spec[index] = properties[index]
+    return spec
+
+
+def create_tables(template: Template, names: dict[str, str], endpoint: str, region: str) -> None:
+    """Create each table of the template under its local name, unless it exists already."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
+    existing = set(client.list_tables()["TableNames"])
+    for logical_id, properties in template.tables.items():
+        if names[logical_id] not in existing:
+            client.create_table(**table_spec(properties, names[logical_id]))
+            client.get_waiter("table_exists").wait(TableName=names[logical_id])

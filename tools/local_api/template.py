@@ -1,0 +1,123 @@
+"""What the local API needs from template.yaml: functions, routes, the authorizer, the table.
+
+template.yaml is the single source of truth; nothing here repeats a route or a setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short tags (!Ref, !Sub, !GetAtt ...) as their long forms."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # as API Gateway declares it: /contacts/{contact_id}
+    method: str
+    function: str  # logical id
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    code_dir: Path
+    handler: str  # module.path.attribute, relative to code_dir
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module_file(self) -> Path:
+        module, _, _ = self.handler.rpartition(".")
+        return self.code_dir / (module.replace(".", "/") + ".py")
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: dict[str, str]
+    templates: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Template:
+    functions: dict[str, Function]
+    routes: list[Route]
+    authorizer: str | None  # logical id of the authorizer function
+    stage: str
+    gateway_responses: dict[str, GatewayResponse]
+    tables: dict[str, dict[str, Any]]  # logical id -> Properties
+
+
+def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any]) -> Function:
+    env = dict((globals_.get("Environment") or {}).get("Variables") or {})
+    env.update((props.get("Environment") or {}).get("Variables") or {})
+    return Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env)
+
+
+def _static(value: str) -> str:
+    """Gateway response header values are quoted literals: "'1'" -> "1"."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+
+
+def load(path: Path = TEMPLATE) -> Template:
+    document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    resources: dict[str, Any] = document["Resources"]
+    globals_ = (document.get("Globals") or {}).get("Function") or {}
+    functions, routes, tables = {}, [], {}
+    authorizer, stage, responses = None, "v1", {}
+    for logical_id, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties") or {}
+        if kind == "AWS::Serverless::Function":
+            functions[logical_id] = _function(logical_id, props, globals_)
+            for event in (props.get("Events") or {}).values():
+                if event["Type"] != "Api":
+                    continue
+                p = event["Properties"]
+                authorized = (p.get("Auth") or {}).get("Authorizer") != "NONE"
+                routes.append(Route(p["Path"], p["Method"].upper(), logical_id, authorized))
+        elif kind == "AWS::Serverless::Api":
+            stage = props.get("StageName", stage)
+            auth = props.get("Auth") or {}
+            default = auth.get("DefaultAuthorizer")
+            if default:
+                authorizer = auth["Authorizers"][default]["FunctionArn"]["Fn::GetAtt"][0]
+            for name, spec in (props.get("GatewayResponses") or {}).items():
+                headers = ((spec.get("ResponseParameters") or {}).get("Headers")) or {}
+                responses[name] = GatewayResponse(
+                    int(spec["StatusCode"]),
+                    {k: _static(v) for k, v in headers.items()},
+                    dict(spec.get("ResponseTemplates") or {}),
+                )
+        elif kind == "AWS::DynamoDB::Table":
+            tables[logical_id] = props
+    return Template(functions, routes, authorizer, stage, responses, tables)
