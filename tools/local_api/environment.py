@@ -28,8 +28,7 @@ def function_environment(template: Template, names: dict[str, str], endpoint: st
         # Credentials are never checked here, but botocore wants some.
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here; metrics print as EMF lines
     }
     env: dict[str, str] = {}
     for function in template.functions.values():

@@ -12,6 +12,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local_api.template import Template
 
 
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per DynamoDB call drowns the API's own log
+
+
 def serve_moto(port: int) -> BaseWSGIServer:
     """moto's server on 127.0.0.1:``port``, one request at a time.
 
@@ -19,7 +24,7 @@ def serve_moto(port: int) -> BaseWSGIServer:
     requests one after the other makes each write atomic, as DynamoDB's are.
     """
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=False, request_handler=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
     return server
 

@@ -17,7 +17,7 @@ from crm.fields import CONTACT_FIELDS, contact_changes
 from crm.http.xml import Nil
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
-from crm.storage.db import ConditionFailed, next_id, transact
+from crm.storage.db import ConditionFailed, backoff, next_id, transact
 from crm.storage.items import (
     ContactItem,
     CountItem,
@@ -32,7 +32,8 @@ from crm.storage.items import (
 )
 
 NOTES_ON_SHOW = 25
-UPDATE_ATTEMPTS = 3
+# Writers without a version that collide re-read and retry, with jittered backoff.
+UPDATE_ATTEMPTS = 8
 XML_TYPES = {"integer": "integer", "boolean": "boolean", "date": "date", "datetime": "datetime"}
 
 
@@ -267,7 +268,7 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
     so neither write is lost.
     """
     expected_version = _expected_version(body, if_match)
-    for _ in range(UPDATE_ATTEMPTS):
+    for attempt in range(UPDATE_ATTEMPTS):
         item = _load(principal, contact_id)
         if expected_version is not None and int(item.version) != expected_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
@@ -280,6 +281,7 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
             except ConditionFailed:
                 if expected_version is not None:
                     raise Conflict("Contact was changed by someone else; reload it and try again") from None
+                backoff(attempt)
                 continue  # someone else wrote first: read their version and apply ours on top
             count("ContactUpdated")
             logger.info("contact updated", extra={"contact_id": contact_id, "version": int(item.version)})

@@ -81,7 +81,15 @@ def create_key(
         name=name,
         created_at=times.now(),
     )
-    item.save(condition=KeyItem.sk.does_not_exist())
+    try:
+        item.save(condition=KeyItem.sk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        existing = KeyItem.get(item.pk, item.sk, consistent_read=True)
+        if existing.revoked_at or not hmac.compare_digest(existing.secret_sha256, item.secret_sha256):
+            raise ValueError(f"key id {match['key_id']} is taken in account {account_id}") from None
+        return existing, key  # the same key registered again: nothing to do
     return item, key
 
 

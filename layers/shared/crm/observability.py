@@ -5,6 +5,7 @@ Nothing here logs an event, a key or a contact's fields: log lines carry ids and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+# Reads and the authorizer emit no metric; that is expected, not worth a warning per container.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 Handler = Callable[[dict, Any], Any]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,12 +40,6 @@ class ConditionFailed(Exception):
         self.reasons = reasons
 
 
-def _subclasses(cls: type) -> Iterator[type]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
 def bind(table_name: str, endpoint: str | None, region: str | None = None) -> None:
     """Point every item class at a table; an empty endpoint means AWS's own.
 
@@ -55,8 +49,7 @@ def bind(table_name: str, endpoint: str | None, region: str | None = None) -> No
     Item.Meta.table_name = table_name
     Item.Meta.host = endpoint or None
     Item.Meta.region = region or settings.region
-    for cls in (Item, *_subclasses(Item)):
-        cls._connection = None
+    Item._connection = None  # every item class shares Item's connection
 
 
 def connection() -> Connection:
@@ -64,7 +57,7 @@ def connection() -> Connection:
     return Connection(region=Item.Meta.region, host=Item.Meta.host)
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     # Full jitter: spreads out writers that collided on the same item.
     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 (jitter, not crypto)
 
@@ -89,7 +82,7 @@ def transact(build: Callable[[TransactWrite], T]) -> T:
                 raise
             if attempt == TRANSACTION_ATTEMPTS - 1:
                 raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
-            _backoff(attempt)
+            backoff(attempt)
     raise AssertionError("unreachable")
 
 
@@ -104,7 +97,7 @@ def next_id(account_id: str, kind: str) -> int:
             # A transaction holding the sequence item makes plain writes fail with a conflict.
             if exc.cause_response_code != "TransactionConflictException" or attempt == TRANSACTION_ATTEMPTS - 1:
                 raise
-            _backoff(attempt)
+            backoff(attempt)
     raise AssertionError("unreachable")
 
 

@@ -26,6 +26,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.models import Model
 
 from crm.config import settings
@@ -64,6 +65,12 @@ class Item(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        # PynamoDB keeps a connection, and so a botocore client, per model class; every item here
+        # lives in one table with one key schema, so they share Item's: one client per container.
+        return super(Item, Item)._get_connection.__func__(Item)  # type: ignore[attr-defined]
 
 
 class AccountItem(Item):

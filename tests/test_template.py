@@ -1,0 +1,137 @@
+"""template.yaml as CloudFormation will see it: translated by aws-sam-translator, then checked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from samtranslator.translator.transform import transform
+
+from local_api.template import ROOT, TEMPLATE, _CfnLoader
+
+API_MD = ROOT.parent / "shared" / "API.md"
+DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")}
+SUFFIXES = ("", ".json", ".xml")
+
+
+class _PolicyLoader:
+    """The managed policies SAM attaches, without asking IAM."""
+
+    def load(self) -> dict[str, str]:
+        return {"AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+
+
+@pytest.fixture(scope="module")
+def cloudformation(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    document = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):  # as `sam package` leaves them
+            if key in properties:
+                properties[key] = f"s3://artifacts/{properties[key]}"
+    return transform(document, {}, _PolicyLoader())
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _methods(cfn: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = cfn["Resources"]["ContactsApi"]["Properties"]["Body"]["paths"]
+    return {(method.upper(), path): op for path, ops in paths.items() for method, op in ops.items()}
+
+
+def _contract_routes() -> dict[str, list[tuple[str, str]]]:
+    """API.md's route table: resource -> [(method, path)], ``GET/PUT /x`` expanded."""
+    routes: dict[str, list[tuple[str, str]]] = {}
+    for line in API_MD.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or "`" not in cells[1]:
+            continue
+        for spec in re.findall(r"`([A-Z/]+) (/[^`]+)`", cells[1]):
+            methods, path = spec
+            routes.setdefault(cells[0], []).extend((method, path) for method in methods.split("/"))
+    return routes
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_method_but_the_docs_goes_through_the_authorizer(cloudformation: dict[str, Any]) -> None:
+    for (method, path), operation in _methods(cloudformation).items():
+        expected = [{"NONE": []}] if (method, path) in DOCS_ROUTES else [{"KeyAuthorizer": []}]
+        assert operation.get("security") == expected, (method, path)
+    authorizer = cloudformation["Resources"]["ContactsApi"]["Properties"]["Body"]["securityDefinitions"]
+    settings = authorizer["KeyAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert settings["type"] == "request"
+    assert settings["authorizerResultTtlInSeconds"] <= 60
+
+
+def test_each_contract_route_reaches_its_function_with_each_suffix(cloudformation: dict[str, Any]) -> None:
+    methods = {(m, _shape(p)): op for (m, p), op in _methods(cloudformation).items()}
+    functions = {name for name, r in cloudformation["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    contract = _contract_routes()
+    assert "contacts" in contract
+    checked = 0
+    for resource, routes in contract.items():
+        function = "DocsFunction" if resource == "docs" else f"{resource.title().replace(' ', '')}Function"
+        if function not in functions:
+            continue  # not built yet
+        for method, path in routes:
+            # A parameter as last segment takes the suffix inside it (/contacts/16.xml).
+            last_is_param = path.endswith("}")
+            for suffix in ("",) if resource == "docs" or last_is_param else SUFFIXES:
+                operation = methods.get((method, _shape(path + suffix)))
+                assert operation is not None, f"{method} {path}{suffix} is not routed"
+                uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                assert f"${{{function}.Arn}}" in uri, (method, path, suffix)
+                checked += 1
+    assert checked >= 18
+
+
+def _statements(cloudformation: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = cloudformation["Resources"][role]["Properties"].get("Policies") or []
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_function_policies_name_only_the_table(cloudformation: dict[str, Any]) -> None:
+    table = {"Fn::GetAtt": ["ContactsTable", "Arn"]}
+    authorizer = _statements(cloudformation, "AuthorizerFunctionRole")
+    assert authorizer == [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]
+    contacts = _statements(cloudformation, "ContactsFunctionRole")
+    assert [s["Resource"] for s in contacts] == [table]
+    assert not any("Scan" in action or "*" in action for s in contacts for action in s["Action"])
+    assert _statements(cloudformation, "DocsFunctionRole") == []
+
+
+def test_table_is_recoverable_and_encrypted(cloudformation: dict[str, Any]) -> None:
+    table = cloudformation["Resources"]["ContactsTable"]
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["DeletionProtectionEnabled"] == {"Ref": "TableDeletionProtection"}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_functions_run_python_3_13_on_arm64(cloudformation: dict[str, Any]) -> None:
+    functions = [r for r in cloudformation["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert {(f["Properties"]["Runtime"], tuple(f["Properties"]["Architectures"])) for f in functions} == {
+        ("python3.13", ("arm64",))
+    }
+
+
+def test_cfn_lint_is_clean() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
