@@ -11,7 +11,7 @@ SAM := $(VENV)/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 BUILD := .aws-sam
 
-.PHONY: install run test lint format template lock clean
+.PHONY: install run test lint format template bench lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ template: install $(SAM)
 
 test: lint template $(DDB_LOCAL)/DynamoDBLocal.jar
 	$(BIN)/pytest
+
+# Speed and cost as ratios over baselines measured in the same run (see docs/performance.md).
+bench: install $(DDB_LOCAL)/DynamoDBLocal.jar
+	$(BIN)/python bench/run.py
 
 # Regenerate the pinned requirements after changing requirements/*.in.
 lock: $(BIN)/uv

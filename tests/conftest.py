@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +22,12 @@ from moto import mock_aws
 
 from local_api.environment import REGION, function_environment
 from local_api.gateway import Gateway, HttpResponse
-from local_api.store import table_spec
-from local_api.template import ROOT, load
+from local_api.store import DYNAMODB_LOCAL, start_dynamodb_local, table_spec
+from local_api.template import load
 
 TEMPLATE = load()
 TABLE_ID = "ContactsTable"
-DDB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR") or ROOT / ".venv" / "dynamodb-local")
+DDB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR") or DYNAMODB_LOCAL)
 
 # Handlers read their settings at import: the environment is set before any of them loads.
 GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, {TABLE_ID: "contacts-test"}, ""))
@@ -40,47 +36,13 @@ from crm import keys as crm_keys  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def dynamodb_local() -> Iterator[str]:
     """AWS's DynamoDB Local on a free loopback port for the session; its endpoint URL."""
-    jar = DDB_LOCAL_DIR / "DynamoDBLocal.jar"
-    if not jar.exists():
-        pytest.fail(f"DynamoDB Local is missing ({jar}); `make test` installs it")
-    port = free_port()
-    java = shutil.which("java")
-    if java is None:
-        pytest.fail("Java 17 is needed for DynamoDB Local")
-    process = subprocess.Popen(
-        [
-            java,
-            f"-Djava.library.path={DDB_LOCAL_DIR / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(jar),
-            "-inMemory",
-            "-port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.list_tables()
-            break
-        except Exception:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("DynamoDB Local did not start")
-            time.sleep(0.2)
+    try:
+        process, endpoint = start_dynamodb_local(DDB_LOCAL_DIR)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))  # never a skip: CI must have it
     yield endpoint
     process.terminate()
     process.wait(timeout=10)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
 from crm.observability import observed
@@ -36,6 +35,9 @@ def _load(path: Path) -> Any:
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
+    # Imported here: it loads pydantic, which only building the document needs.
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
     merge = OpenAPIMerge(
         title="contacts-api",
         version="1",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_api.template import Template
+from local_api.template import ROOT, Template
+
+DYNAMODB_LOCAL = ROOT / ".venv" / "dynamodb-local"  # where `make test` unpacks it
 
 
 class _QuietHandler(MotoRequestHandler):
@@ -51,3 +58,37 @@ def create_tables(template: Template, names: dict[str, str], endpoint: str, regi
         if names[logical_id] not in existing:
             client.create_table(**table_spec(properties, names[logical_id]))
             client.get_waiter("table_exists").wait(TableName=names[logical_id])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_dynamodb_local(directory: Path = DYNAMODB_LOCAL) -> tuple[subprocess.Popen, str]:
+    """AWS's DynamoDB Local, in memory, on a free loopback port: (process, endpoint URL)."""
+    jar, java = directory / "DynamoDBLocal.jar", shutil.which("java")
+    if not jar.exists():
+        raise RuntimeError(f"DynamoDB Local is missing ({jar}); `make test` installs it")
+    if java is None:
+        raise RuntimeError("Java 17 is needed for DynamoDB Local")
+    port = free_port()
+    command = [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar", str(jar)]
+    process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+        [*command, "-inMemory", "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    # DynamoDB Local checks no signature; botocore still wants credentials to sign with.
+    local = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", **local)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.list_tables()
+            return process, endpoint
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("DynamoDB Local did not start") from None
+            time.sleep(0.2)

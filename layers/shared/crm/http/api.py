@@ -165,7 +165,7 @@ class Api(APIGatewayRestResolver):
         """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``."""
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
-        docs = openapi.operation(path, method, summary, names, query, body, returns, status)
+        docs, responses = openapi.operation(path, method, summary, names, query, body, returns, status)
 
         def decorator(func: Callable[..., Response]) -> Callable[..., Response]:
             def endpoint(**path_params: str) -> Response:
@@ -175,12 +175,12 @@ class Api(APIGatewayRestResolver):
                 request.principal.require(needed)
                 return func(request, **path_params)
 
-            # Powertools reads the signature for its OpenAPI document: show only the path params.
+            # Powertools documents the parameters of the signature, replacing ours: show it none.
             endpoint.__name__ = func.__name__
-            endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-                [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str) for n in names]
-            )
-            self.route(path, method, summary=summary, tags=[self.resource], openapi_extensions=docs)(endpoint)
+            endpoint.__signature__ = inspect.Signature([])  # type: ignore[attr-defined]
+            self.route(
+                path, method, summary=summary, tags=[self.resource], openapi_extensions=docs, responses=responses
+            )(endpoint)
             return func
 
         return decorator

@@ -43,6 +43,20 @@ CONTACT = {
     "required": ["first_name"],
 }
 ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
+ERROR_STATUSES = (
+    (400, "Malformed request or parameters"),
+    (401, "No key, or an unknown or revoked one"),
+    (403, "The key's scope does not allow this"),
+    (404, "No such resource in this account"),
+    (406, "Neither JSON nor XML is acceptable"),
+    (503, "Storage is busy; retry after Retry-After seconds"),
+)
+BODY_ERROR_STATUSES = (
+    (409, "A stale If-Match or version"),
+    (413, "Body too large"),
+    (415, "Unsupported Content-Type"),
+    (422, "Invalid, unknown or read-only fields"),
+)
 
 
 def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,24 +93,24 @@ def operation(
     body: dict[str, Any] | None,
     returns: dict[str, Any] | None,
     status: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[int, Any]]:
+    """(operation fields for Powertools' openapi_extensions, responses for its ``responses``)."""
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
         for name in path_params
     ]
-    doc: dict[str, Any] = {
-        "parameters": [*params, FORMAT, *query_params],
-        "responses": {
-            str(status): {"description": summary, **({"content": _content(returns)} if returns else {})},
-            "4XX": {"description": "The request cannot be served; errors say why.", "content": _content(ERRORS)},
-        },
-    }
+    doc: dict[str, Any] = {"parameters": [*params, FORMAT, *query_params]}
     if body is not None:
         doc["requestBody"] = {
             "required": True,
             "content": {**_content(body), "application/x-www-form-urlencoded": {"schema": body}},
         }
-    return doc
+    errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
+    responses: dict[int, Any] = {
+        status: {"description": summary, **({"content": _content(returns)} if returns else {})}
+    }
+    responses.update({code: {"description": reason, "content": _content(ERRORS)} for code, reason in errors})
+    return doc, responses
 
 
 def wrapped(root: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""The OpenAPI document and Swagger UI: served without a key, generated from the handlers' routes."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import GATEWAY, Client
+
+
+def _document_path(template_path: str) -> str:
+    """/contacts.xml -> /contacts; parameters keep their names ({contact_id})."""
+    return re.sub(r"\.(json|xml)$", "", template_path)
+
+
+def test_openapi_documents_every_route_of_the_template(store: str) -> None:
+    reply = Client().get("/openapi.json")
+    assert reply.status == 200
+    assert reply.headers["cache-control"] == "no-store"
+    document = reply.json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["components"]["securitySchemes"]) == {"apiKey", "basic"}
+    documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
+    routed = {
+        (route.method, _document_path(route.path))
+        for route in GATEWAY.template.routes
+        if route.authorized  # the docs routes document the others
+    }
+    assert routed == documented
+
+
+def test_operations_describe_parameters_and_bodies(store: str) -> None:
+    paths = Client().get("/openapi.json").json()["paths"]
+    create = paths["/contacts"]["post"]
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["first_name"]
+    assert schema["properties"]["birthday"] == {"type": "string", "format": "date"}
+    assert schema["properties"]["id"]["readOnly"] is True
+    listing = {p["name"] for p in paths["/contacts"]["get"]["parameters"]}
+    assert {"limit", "offset", "page", "cursor", "format"} <= listing
+    assert "201" in create["responses"]
+
+
+def test_swagger_ui_is_served_without_a_key(store: str) -> None:
+    reply = Client().get("/docs")
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "text/html; charset=utf-8"
+    assert "SwaggerUIBundle" in reply.text
+    assert '"/contacts/{contact_id}"' in reply.text
