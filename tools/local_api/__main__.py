@@ -32,7 +32,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
-                response = gateway.gateway_response("REQUEST_TOO_LARGE", {})
+                response = gateway.gateway_response("REQUEST_TOO_LARGE")
                 self.close_connection = True
             else:
                 body = self.rfile.read(length) if length else b""

@@ -125,11 +125,11 @@ class Gateway:
                 best = (found[0], route, found[1])
         return (best[1], best[2]) if best else (None, {})
 
-    def gateway_response(self, name: str, headers: dict[str, str]) -> HttpResponse:
+    def gateway_response(self, name: str) -> HttpResponse:
+        """API Gateway's own answer, as template.yaml's GatewayResponses define it."""
         spec: GatewayResponse = self.template.gateway_responses[name]
-        accept = headers.get("accept", "")
-        kind = "application/xml" if "xml" in accept and "application/xml" in spec.templates else "application/json"
-        return HttpResponse(spec.status, {"Content-Type": kind, **spec.headers}, spec.templates.get(kind, "").encode())
+        media, body = next(iter(spec.templates.items()))
+        return HttpResponse(spec.status, {"Content-Type": media, **spec.headers}, body.encode())
 
     def event(
         self,
@@ -191,15 +191,14 @@ class Gateway:
             **{k: event[k] for k in ("queryStringParameters", "multiValueQueryStringParameters")},
             **{k: event[k] for k in ("pathParameters", "stageVariables", "requestContext")},
         }
-        headers = {k.lower(): v for k, v in (event["headers"] or {}).items()}
         try:
             policy = self.invoke(self.template.authorizer, request)
         except Exception as exc:
             if str(exc) == "Unauthorized":
-                return self.gateway_response("UNAUTHORIZED", headers)
+                return self.gateway_response("UNAUTHORIZED")
             return HttpResponse(500, {"Content-Type": "application/json"}, b'{"message": null}')
         if not _allowed(policy, method_arn):
-            return self.gateway_response("ACCESS_DENIED", headers)
+            return self.gateway_response("ACCESS_DENIED")
         # API Gateway hands the context to the integration with every value as a string.
         return {
             "principalId": policy.get("principalId"),
@@ -215,10 +214,9 @@ class Gateway:
         body: bytes = b"",
     ) -> HttpResponse:
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-        lowered = {k.lower(): v for k, v in pairs}
         route, params = self.route(method.upper(), path)
         if route is None:
-            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", lowered)
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN")
         event = self.event(route, method.upper(), path, params, pairs, query, body)
         if route.authorized and self.template.authorizer:
             context = self.authorize(event)

@@ -13,8 +13,9 @@ from typing import Any
 from crm import times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTACT_FIELDS, contact_changes
+from crm.fields import CONTACT_FIELDS, contact_changes, defaults
 from crm.http.xml import Nil
+from crm.numbers import whole
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import ConditionFailed, backoff, next_id, transact
@@ -175,7 +176,7 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
     fields = contact_changes(body)
     contact_id = next_id(principal.account_id, "contact")
     now = times.now()
-    values = {"is_private": False, **fields}
+    values = {**defaults(), **fields}
     item = ContactItem(
         account_pk(principal.account_id),
         contact_sk(contact_id),
@@ -226,10 +227,10 @@ def _current(item: Any) -> dict[str, Any]:
 def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
     if if_match is not None or body.get("version") in (None, ""):
         return if_match
-    version = str(body["version"]).strip()
-    if not version.isdigit():
+    version = whole(str(body["version"]))
+    if version is None:
         raise Unprocessable("Version must be a whole number")
-    return int(version)
+    return version
 
 
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:

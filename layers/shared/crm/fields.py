@@ -13,6 +13,7 @@ from typing import Any
 
 from crm import times
 from crm.errors import Unprocessable
+from crm.numbers import integer
 
 STRING_MAX = 255
 TEXT_MAX = 32_000
@@ -21,8 +22,9 @@ RECORDS_MAX = 100
 INT_MAX = 2**53  # what JSON clients can hold exactly
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-# XML 1.0 cannot carry these; refusing them keeps every stored value representable.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# XML 1.0 cannot carry these, nor UTF-8 a lone surrogate; refusing them keeps every stored value
+# representable in both formats.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Field:
     name: str
     kind: str = "string"  # string, text, email, integer, boolean, date, datetime, tags, ids, records
     writable: bool = True
+    default: Any = None  # what a new contact has, and what null sets the field back to
 
     @property
     def label(self) -> str:
@@ -66,10 +69,17 @@ CONTACT_FIELDS: tuple[Field, ...] = tuple(
     + [Field("preferred_phone_index", "integer")]
     + [Field(f"{place}_{part}") for place in ("business", "home", "other") for part in ADDRESS_PARTS]
     + _fields("string", "url", "url_2", "url_3", "user_1", "user_2", "user_3", "user_4")
-    + [Field("tags", "tags"), Field("project_ids", "ids"), Field("assigned_to_id", "integer")]
-    + [Field("is_private", "boolean"), Field("custom_fields", "records")]
+    + [Field("tags", "tags", default=()), Field("project_ids", "ids", default=()), Field("assigned_to_id", "integer")]
+    + [Field("is_private", "boolean", default=False), Field("custom_fields", "records", default=())]
 )
 FIELDS_BY_NAME = {field.name: field for field in CONTACT_FIELDS}
+
+
+def defaults() -> dict[str, Any]:
+    """The values a new contact starts with (lists are empty, not missing; it is not private)."""
+    return {f.name: coerce(f, None, []) for f in CONTACT_FIELDS if f.default is not None}
+
+
 WRITABLE = tuple(field.name for field in CONTACT_FIELDS if field.writable)
 
 # The Redmine CRM document's address block fills our business address.
@@ -102,8 +112,8 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
 
 
 def _integer(field: Field, value: Any, errors: list[str]) -> int | None:
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,16}\s*", value):
-        value = int(value)
+    if isinstance(value, str) and integer(value) is not None:
+        value = integer(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
         errors.append(f"{field.label} must be a whole number from 0")
         return None
@@ -167,8 +177,9 @@ def _records(field: Field, value: Any, errors: list[str]) -> list[dict] | None:
         if raw is not None and not isinstance(raw, str):
             errors.append(f"{field.label} values must be text")
             return None
-        if (raw and len(raw) > STRING_MAX) or (name is not None and len(str(name)) > STRING_MAX):
-            errors.append(f"{field.label} values are at most {STRING_MAX} characters")
+        texts = [raw or "", "" if name is None else str(name)]
+        if any(len(text) > STRING_MAX or CONTROL.search(text) for text in texts):
+            errors.append(f"{field.label} names and values are text of at most {STRING_MAX} characters")
             return None
         records.append({"id": entry_id, "name": None if name is None else str(name), "value": raw})
     return records
@@ -190,10 +201,9 @@ COERCE = {
 
 def coerce(field: Field, value: Any, errors: list[str]) -> Any:
     """The stored form of ``value`` for ``field``, appending a message to ``errors`` if it has none."""
-    if value is None:
-        return None
-    if field.kind in ("integer", "boolean", "date", "datetime") and value == "":
-        return None  # forms and XML send an empty element for "no value"
+    # Forms and XML send an empty element for "no value" where text is not the field's kind.
+    if value is None or (value == "" and field.kind in ("integer", "boolean", "date", "datetime")):
+        return list(field.default) if isinstance(field.default, tuple) else field.default
     return COERCE[field.kind](field, value, errors)
 
 
@@ -262,7 +272,7 @@ def contact_changes(
             continue
         stored = coerce(field, value, errors)
         if not field.writable:
-            if name == "version":
+            if name == "version" and current is not None:
                 continue  # a version in the body makes the write conditional (see contacts.update)
             if stored is not None and (current is None or stored != current.get(name)):
                 errors.append(f"{field.label} is read-only")
@@ -283,4 +293,7 @@ def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
         return None
     if not isinstance(fields, dict):
         raise Unprocessable("update_fields must be an object")
+    others = sorted(set(body) - {"contact_id", "contactID", "update_fields", "updateFields"})
+    if others:
+        raise Unprocessable(f"Unknown fields beside update_fields: {', '.join(others)}")
     return str(contact_id), fields

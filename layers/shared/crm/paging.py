@@ -17,6 +17,7 @@ from typing import Any
 
 from crm.config import settings
 from crm.errors import BadRequest
+from crm.numbers import whole
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 # offset and page read every skipped item; past this, a cursor is the way on.
@@ -88,10 +89,11 @@ def _whole(query: Mapping[str, str], name: str, low: int, high: int | None = Non
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.strip().isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    number = whole(raw)
+    if number is None or number < low or (high is not None and number > high):
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise BadRequest(f"{name} must be a whole number {bound}")
-    return int(raw)
+    return number
 
 
 def page_request(query: Mapping[str, str], fp: str) -> PageRequest:

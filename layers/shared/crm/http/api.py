@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from crm.auth import READ, WRITE, Principal
 from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
 from crm.http import body, negotiation, openapi, render
+from crm.numbers import whole
 from crm.observability import logger, observed
 from crm.paging import Page, PageRequest, fingerprint, page_request
 from crm.storage.db import is_busy
@@ -60,10 +61,10 @@ class Request:
         raw = self.headers.get("if-match")
         if raw is None or raw.strip() == "*":
             return None
-        digits = raw.strip().removeprefix("W/").strip('"')
-        if not digits.isdigit():
+        version = whole(raw.strip().removeprefix("W/").strip('"'))
+        if version is None:
             raise BadRequest('If-Match must be an ETag this API gave, such as "3"')
-        return int(digits)
+        return version
 
     def page(self, route: str) -> PageRequest:
         return page_request(self.query, fingerprint(self.principal.account_id, route, self.query))
@@ -209,6 +210,7 @@ class Api(APIGatewayRestResolver):
 
 def resource_id(text: str, what: str) -> int:
     """A path id; anything that is not one of our integer ids cannot exist, so it is a 404."""
-    if not text.isdigit() or len(text) > 10 or int(text) == 0:
+    number = whole(text) if text == text.strip() else None
+    if number is None or not 0 < number < 10**10:
         raise NotFound(f"{what} not found")
-    return int(text)
+    return number

@@ -40,9 +40,13 @@ def _depth(value: Any, limit: int, depth: int = 1) -> None:
         _depth(child, limit, depth + 1)
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
 def _json(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"Malformed JSON: {exc}") from exc
     if not isinstance(value, dict):

@@ -10,6 +10,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from crm.errors import BadRequest
+from crm.numbers import integer
 
 
 class Nil:
@@ -114,8 +115,8 @@ def _value(element: ET.Element, depth: int, max_depth: int) -> Any:
         if not children and text.strip():
             record["value"] = text
         return record
-    if xml_type == "integer" and text.strip().lstrip("-").isdigit():
-        return int(text)
+    if xml_type == "integer" and integer(text) is not None:
+        return integer(text)
     if xml_type == "boolean" and text.strip() in ("true", "false"):
         return text.strip() == "true"
     return text
