@@ -72,7 +72,10 @@ def main() -> None:
     except ValueError as exc:
         sys.exit(f"API_KEY: {exc}")
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(gateway))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(gateway))
+    except OSError as exc:
+        sys.exit(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another with PORT=")
     print(f"contacts-api on http://127.0.0.1:{port} (docs: http://127.0.0.1:{port}/docs)")
     print(f"DynamoDB at {endpoint}, table {table}")
     print(f"Development key (account {DEV_ACCOUNT}, user 1, scope admin):")
