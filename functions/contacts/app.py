@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import contacts
+from crm import contacts, history, notes
 from crm.errors import BadRequest
 from crm.fields import minimal_edit
 from crm.http import openapi
@@ -24,7 +24,7 @@ HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "ch
 
 def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
     location = f"/contacts/{int(contact.item.id)}" if status == 201 else None
-    view = contacts.contact_view(contact.item, contact.notes)
+    view = contacts.contact_view(contact.item, [notes.view(note) for note in contact.notes])
     return request.one("contact", view, status=status, version=contact.version, location=location)
 
 
@@ -39,7 +39,7 @@ def list_contacts(request: Request) -> Response:
     refused = [name for name in FILTERS if name in request.query]
     if refused:
         raise BadRequest(f"Filtering by {', '.join(refused)} is not available yet")
-    page = contacts.list_contacts(request.principal, request.page("/contacts"))
+    page = contacts.list_contacts(request.principal, request.page())
     return request.many("contacts", "contact", page, [contacts.contact_view(item) for item in page.items])
 
 
@@ -71,7 +71,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     if unknown:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
     contact = contacts.get(request.principal, resource_id(contact_id, "Contact"))
-    view = contacts.contact_view(contact.item, contact.notes)
+    view = contacts.contact_view(contact.item, [notes.view(note) for note in contact.notes])
     view.update({name: INCLUDES[name] for name in wanted if INCLUDES[name] is not None})
     return request.one("contact", view, version=contact.version)
 
@@ -106,7 +106,5 @@ def delete_contact(request: Request, contact_id: str) -> Response:
     returns=openapi.listing("history", HISTORY_ENTRY),
 )
 def contact_history(request: Request, contact_id: str) -> Response:
-    page = contacts.history(
-        request.principal, resource_id(contact_id, "Contact"), request.page(f"/contacts/{contact_id}/history")
-    )
-    return request.many("history", "entry", page, [contacts.history_view(entry) for entry in page.items])
+    page = contacts.history_of(request.principal, resource_id(contact_id, "Contact"), request.page())
+    return request.many("history", "entry", page, [history.view(entry) for entry in page.items])

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from crm import times
+from crm import history, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, contact_changes, defaults
 from crm.http.xml import Nil
 from crm.numbers import whole
 from crm.observability import count, logger
-from crm.paging import Page, PageRequest, seal
-from crm.storage.db import ConditionFailed, backoff, next_id, transact
+from crm.paging import Page, PageRequest
+from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
 from crm.storage.items import (
     ContactItem,
     CountItem,
@@ -28,7 +28,6 @@ from crm.storage.items import (
     account_pk,
     contact_sk,
     dependants_prefix,
-    history_sk,
     note_sk,
 )
 
@@ -59,7 +58,7 @@ def _visible(principal: Principal, item: Any) -> bool:
     return not item.is_private or principal.is_admin or int(item.user_id) == principal.user_id
 
 
-def _load(principal: Principal, contact_id: int) -> Any:
+def load_visible(principal: Principal, contact_id: int) -> Any:
     """The contact if this key may see it; another account's or another user's private one is 404."""
     try:
         item = ContactItem.get(account_pk(principal.account_id), contact_sk(contact_id), consistent_read=True)
@@ -78,7 +77,7 @@ def _newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
 
 
 def get(principal: Principal, contact_id: int) -> Contact:
-    item = _load(principal, contact_id)
+    item = load_visible(principal, contact_id)
     return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
 
 
@@ -98,55 +97,22 @@ def _visible_total(principal: Principal) -> int:
     return total - int(everyone.private) + (int(mine.private) if mine else 0)
 
 
-def _paged(model: Any, principal: Principal, range_condition: Any, page: PageRequest, total: int, **query: Any) -> Page:
-    """One page of a Query: a cursor seeks to its key; offset and page read and skip."""
-    pk = account_pk(principal.account_id)
-    last_key = {"pk": {"S": pk}, "sk": {"S": page.after}} if page.after is not None else None
-    skip = 0 if page.after is not None else page.offset
-    wanted = skip + page.limit
-    results = model.query(pk, range_condition, last_evaluated_key=last_key, limit=wanted, page_size=wanted, **query)
-    items = list(results)[skip:]
-    next_cursor = None
-    if len(items) == page.limit and page.offset + len(items) < total:
-        next_cursor = seal(page.fingerprint, page.offset + len(items), items[-1].sk)
-    return Page(items=items, offset=page.offset, limit=page.limit, total_count=total, next_cursor=next_cursor)
-
-
 def list_contacts(principal: Principal, page: PageRequest) -> Page:
     """Contacts in id order. Others' private contacts are filtered out, and not counted."""
     condition = None
     if not principal.is_admin:
         condition = (ContactItem.is_private == False) | (ContactItem.user_id == principal.user_id)  # noqa: E712
     total = _visible_total(principal)
-    return _paged(ContactItem, principal, ContactItem.sk.startswith("C#"), page, total, filter_condition=condition)
+    pk = account_pk(principal.account_id)
+    return query_page(ContactItem, pk, ContactItem.sk.startswith("C#"), page, total, filter_condition=condition)
 
 
-def history(principal: Principal, contact_id: int, page: PageRequest) -> Page:
+def history_of(principal: Principal, contact_id: int, page: PageRequest) -> Page:
     """The contact's history, newest first."""
-    item = _load(principal, contact_id)
-    prefix = f"{dependants_prefix(contact_id)}H#"
-    total = int(item.history_count or 0)
-    return _paged(HistoryItem, principal, HistoryItem.sk.startswith(prefix), page, total, scan_index_forward=False)
+    return history.listing(principal, load_visible(principal, contact_id), page)
 
 
 # --- writing -----------------------------------------------------------------------------
-
-
-def _history(
-    principal: Principal, item: Any, number: int, action: str, changes: dict[str, tuple[Any, Any]], now: str
-) -> Any:
-    return HistoryItem(
-        account_pk(principal.account_id),
-        history_sk(int(item.id), number),
-        number=number,
-        contact_id=int(item.id),
-        action=action,
-        user_id=principal.user_id,
-        key_id=principal.key_id,
-        created_at=now,
-        version=int(item.version),
-        changes=[{"field": name, "old_value": old, "new_value": new} for name, (old, new) in changes.items()],
-    )
 
 
 def _count(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
@@ -186,6 +152,7 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
         updated_at=now,
         version=1,
         history_count=1,
+        notes_count=0,
         **values,
     )
     notes = []
@@ -203,9 +170,9 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
                 updated_at=now,
             )
         )
-        item.last_action_at = now
+        item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in values.items() if value not in (None, "", [])}
-    entry = _history(principal, item, 1, "created", changes, now)
+    entry = history.entry(principal, item, "created", changes, now)
 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
@@ -224,7 +191,8 @@ def _current(item: Any) -> dict[str, Any]:
     return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
 
 
-def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
+def expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
+    """The version a write is conditional on: If-Match, else a ``version`` in the body, else none."""
     if if_match is not None or body.get("version") in (None, ""):
         return if_match
     version = whole(str(body["version"]))
@@ -235,8 +203,7 @@ def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
 
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:
     """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
-    read_version, now = int(item.version), times.now()
-    number = int(item.history_count or 0) + 1
+    read_version, read_count, now = int(item.version), int(item.history_count or 0), times.now()
     was_private = bool(item.is_private)
     actions = [
         getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
@@ -245,16 +212,18 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     actions += [
         ContactItem.version.set(read_version + 1),
         ContactItem.updated_at.set(now),
-        ContactItem.history_count.set(number),
+        ContactItem.history_count.set(read_count + 1),
     ]
     for name, (_, new) in changes.items():
         setattr(item, name, new)
-    item.version, item.updated_at, item.history_count = read_version + 1, now, number
-    entry = _history(principal, item, number, "updated", changes, now)
+    item.version, item.updated_at, item.history_count = read_version + 1, now, read_count + 1
+    entry = history.entry(principal, item, "updated", changes, now)
     private_delta = int(bool(item.is_private)) - int(was_private)
 
     def stage(tx: Any) -> None:
-        tx.update(item, actions=actions, condition=ContactItem.version == read_version)
+        # A note written meanwhile moves history_count but not the version: retried, not a 409.
+        condition = (ContactItem.version == read_version) & (ContactItem.history_count == read_count)
+        tx.update(item, actions=actions, condition=condition)
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         _count(tx, principal, int(item.user_id), 0, private_delta)
 
@@ -268,11 +237,11 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
     version; a stale one is 409. Without one, a concurrent change makes us re-read and re-apply,
     so neither write is lost.
     """
-    expected_version = _expected_version(body, if_match)
+    wanted_version = expected_version(body, if_match)
     for attempt in range(UPDATE_ATTEMPTS):
-        item = _load(principal, contact_id)
-        if expected_version is not None and int(item.version) != expected_version:
-            raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
+        item = load_visible(principal, contact_id)
+        if wanted_version is not None and int(item.version) != wanted_version:
+            raise Conflict(f"Contact is at version {int(item.version)}, not {wanted_version}")
         current = _current(item)
         wanted = contact_changes(body, current)
         changes = {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
@@ -280,10 +249,8 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
             try:
                 _write_update(principal, item, changes)
             except ConditionFailed:
-                if expected_version is not None:
-                    raise Conflict("Contact was changed by someone else; reload it and try again") from None
                 backoff(attempt)
-                continue  # someone else wrote first: read their version and apply ours on top
+                continue  # someone wrote first: re-read (a new version is a 409 if one was asked for)
             count("ContactUpdated")
             logger.info("contact updated", extra={"contact_id": contact_id, "version": int(item.version)})
         return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
@@ -292,7 +259,7 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
 
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
     """Delete the contact and its counters in one transaction, then everything hanging off it."""
-    item = _load(principal, contact_id)
+    item = load_visible(principal, contact_id)
     if expected_version is not None and int(item.version) != expected_version:
         raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
     read_version = int(item.version)
@@ -340,35 +307,10 @@ def _typed(kind: str, value: Any) -> Any:
     return value
 
 
-def note_view(note: Any) -> dict[str, Any]:
-    return {
-        "body": note.body,
-        "contact_id": int(note.contact_id),
-        "created_at": datetime.fromisoformat(note.created_at),
-        "id": int(note.id),
-        "updated_at": datetime.fromisoformat(note.updated_at),
-        "user_id": int(note.user_id),
-    }
-
-
-def contact_view(item: Any, notes: list[Any] | None = None) -> dict[str, Any]:
-    """Fields in alphabetical order, as ContactHero's XML has them; associations last."""
+def contact_view(item: Any, notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
     view = {field.name: _typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
     ordered = dict(sorted(view.items()))
     if notes is not None:
-        ordered["notes"] = [note_view(note) for note in notes]
+        ordered["notes"] = notes
     return ordered
-
-
-def history_view(entry: Any) -> dict[str, Any]:
-    return {
-        "id": int(entry.number),
-        "contact_id": int(entry.contact_id),
-        "action": entry.action,
-        "subject": entry.subject,
-        "user_id": int(entry.user_id),
-        "key_id": entry.key_id,
-        "version": _typed("integer", entry.version),
-        "created_at": datetime.fromisoformat(entry.created_at),
-        "changes": entry.changes,
-    }

@@ -249,23 +249,28 @@ def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     return fields
 
 
-def contact_changes(
-    body: Mapping[str, Any],
-    current: Mapping[str, Any] | None = None,
+def validate(
+    table: tuple[Field, ...],
+    fields: Mapping[str, Any],
+    current: Mapping[str, Any] | None,
+    required: str,
+    errors: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate a contact body: returns {field: stored value} for the writable fields it sets.
+    """Check a body against a field table: returns {field: stored value} for the writable fields it sets.
 
-    ``current`` is the stored contact on an update (None on create). Read-only fields may be
-    sent back with their current value, as a client that edits what it read would.
+    ``current`` is the stored resource on an update (None on create). Read-only fields may be
+    sent back with their current value, as a client that edits what it read would; ``version``
+    on an update makes the write conditional instead (the caller reads it). Unknown fields and
+    invalid values are a 422 that names every one of them.
     """
-    errors: list[str] = []
-    fields = _expand_aliases(dict(body), errors)
-    unknown = sorted(name for name in fields if name not in FIELDS_BY_NAME and name not in ECHOED)
+    errors = [] if errors is None else errors
+    by_name = {field.name: field for field in table}
+    unknown = sorted(name for name in fields if name not in by_name and name not in ECHOED)
     if unknown:
         errors.append(f"Unknown fields: {', '.join(unknown)}")
     changes: dict[str, Any] = {}
     for name, value in fields.items():
-        field = FIELDS_BY_NAME.get(name)
+        field = by_name.get(name)
         if name in ECHOED and not isinstance(value, list):
             errors.append("Notes are added with POST /contacts/{id}/notes")
         if field is None:
@@ -273,16 +278,37 @@ def contact_changes(
         stored = coerce(field, value, errors)
         if not field.writable:
             if name == "version" and current is not None:
-                continue  # a version in the body makes the write conditional (see contacts.update)
+                continue
             if stored is not None and (current is None or stored != current.get(name)):
                 errors.append(f"{field.label} is read-only")
             continue
         changes[name] = stored
-    if (current is None or "first_name" in changes) and not (changes.get("first_name") or "").strip():
-        errors.append("First name cannot be blank")
+    if (current is None or required in changes) and not (changes.get(required) or "").strip():
+        errors.append(f"{by_name[required].label} cannot be blank")
     if errors:
         raise Unprocessable(*errors)
     return changes
+
+
+def contact_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A contact body, in any documented dialect, as {field: stored value} (see ``validate``)."""
+    errors: list[str] = []
+    return validate(CONTACT_FIELDS, _expand_aliases(dict(body), errors), current, "first_name", errors)
+
+
+NOTE_FIELDS: tuple[Field, ...] = (
+    Field("id", "integer", writable=False),
+    Field("contact_id", "integer", writable=False),
+    Field("user_id", "integer", writable=False),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
+    Field("body", "text"),
+)
+
+
+def note_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return validate(NOTE_FIELDS, body, current, "body")
 
 
 def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:

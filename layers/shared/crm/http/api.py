@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
+from crm import idempotency
 from crm.auth import READ, WRITE, Principal
 from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
 from crm.http import body, negotiation, openapi, render
@@ -66,8 +67,10 @@ class Request:
             raise BadRequest('If-Match must be an ETag this API gave, such as "3"')
         return version
 
-    def page(self, route: str) -> PageRequest:
-        return page_request(self.query, fingerprint(self.principal.account_id, route, self.query))
+    def page(self) -> PageRequest:
+        """Paging of this request; its cursor is sealed to the account, the path and the filters."""
+        path = self.event.get("path") or "/"
+        return page_request(self.query, fingerprint(self.principal.account_id, path, self.query))
 
     def path_prefix(self) -> str:
         """The stage part of the public path (``/v1`` behind API Gateway, empty locally)."""
@@ -174,6 +177,8 @@ class Api(APIGatewayRestResolver):
                 if "refused" in self.context:
                     raise self.context["refused"]
                 request.principal.require(needed)
+                if method == "POST" and idempotency.HEADER in request.headers:
+                    return self._once(request, lambda: func(request, **path_params))
                 return func(request, **path_params)
 
             # Powertools documents the parameters of the signature, replacing ours: show it none.
@@ -185,6 +190,23 @@ class Api(APIGatewayRestResolver):
             return func
 
         return decorator
+
+    def _once(self, request: Request, call: Callable[[], Response]) -> Response:
+        """Run a POST at most once per Idempotency-Key; a retry gets the stored answer."""
+
+        def run() -> dict[str, Any]:
+            response = call()
+            return {"status": response.status_code, "headers": dict(response.headers), "body": response.body}
+
+        identity = {
+            "method": request.event.get("httpMethod"),
+            "path": request.event.get("path"),
+            "payload": [request.headers.get("content-type"), request.event.get("body")],
+        }
+        key = request.headers[idempotency.HEADER]
+        stored, replayed = idempotency.once(request.principal, key, identity, run, self.lambda_context)
+        headers = {**stored["headers"], **({"Idempotent-Replayed": "true"} if replayed else {})}
+        return Response(status_code=stored["status"], content_type=None, body=stored["body"], headers=headers)
 
     # --- errors, in the request's format ---------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
@@ -14,6 +14,7 @@ from pynamodb.transactions import TransactWrite
 
 from crm.config import settings
 from crm.errors import ServiceUnavailable
+from crm.paging import Page, PageRequest, seal
 from crm.storage.items import Item, SequenceItem, account_pk
 
 T = TypeVar("T")
@@ -84,6 +85,19 @@ def transact(build: Callable[[TransactWrite], T]) -> T:
                 raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
             backoff(attempt)
     raise AssertionError("unreachable")
+
+
+def query_page(model: Any, pk: str, range_condition: Any, page: PageRequest, total: int, **query: Any) -> Page:
+    """One page of a Query: a cursor seeks to its key; offset and page read and skip."""
+    last_key = {"pk": {"S": pk}, "sk": {"S": page.after}} if page.after is not None else None
+    skip = 0 if page.after is not None else page.offset
+    wanted = skip + page.limit
+    results = model.query(pk, range_condition, last_evaluated_key=last_key, limit=wanted, page_size=wanted, **query)
+    items = list(results)[skip:]
+    next_cursor = None
+    if len(items) == page.limit and page.offset + len(items) < total:
+        next_cursor = seal(page.fingerprint, page.offset + len(items), items[-1].sk)
+    return Page(items=items, offset=page.offset, limit=page.limit, total_count=total, next_cursor=next_cursor)
 
 
 def next_id(account_id: str, kind: str) -> int:

@@ -124,8 +124,9 @@ ContactItem = type(
         "__module__": __name__,
         "__doc__": "A contact. Attributes mirror crm.fields.CONTACT_FIELDS.",
         **{field.name: _attribute(field) for field in CONTACT_FIELDS},
-        # Internal: how many history entries exist, and so the number of the next one.
+        # Internal: how many history entries and notes the contact has (totals for their lists).
         "history_count": NumberAttribute(default=0),
+        "notes_count": NumberAttribute(default=0),
     },
 )
 
@@ -145,6 +146,7 @@ class HistoryItem(Item):
     contact_id = NumberAttribute()
     action = UnicodeAttribute()  # created, updated, deleted
     subject = UnicodeAttribute(default="contact")  # what changed: the contact, or one of its notes
+    note_id = NumberAttribute(null=True)
     user_id = NumberAttribute()
     key_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

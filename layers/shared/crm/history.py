@@ -1,0 +1,67 @@
+"""A contact's history: one entry per change to the contact or one of its notes, newest first.
+
+Entries are numbered per contact (``history_count`` on the contact is the last number), and each
+is written in the same transaction as the change it records, conditioned on that number, so two
+changes can never claim the same entry and no change goes unrecorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crm.auth import Principal
+from crm.paging import Page, PageRequest
+from crm.storage.db import query_page
+from crm.storage.items import HistoryItem, account_pk, dependants_prefix, history_sk
+
+
+def entry(
+    principal: Principal,
+    contact: Any,
+    action: str,
+    changes: dict[str, tuple[Any, Any]],
+    now: str,
+    note: Any = None,
+) -> Any:
+    """The entry numbered ``contact.history_count``, which the caller has just advanced; it is saved
+    in the change's transaction with ``HistoryItem.sk.does_not_exist()``, so that two changes can
+    never take the same number."""
+    return HistoryItem(
+        account_pk(principal.account_id),
+        history_sk(int(contact.id), int(contact.history_count)),
+        number=int(contact.history_count),
+        contact_id=int(contact.id),
+        action=action,
+        subject="note" if note is not None else "contact",
+        note_id=None if note is None else int(note.id),
+        user_id=principal.user_id,
+        key_id=principal.key_id,
+        created_at=now,
+        version=int((note if note is not None else contact).version),
+        changes=[{"field": name, "old_value": old, "new_value": new} for name, (old, new) in changes.items()],
+    )
+
+
+def listing(principal: Principal, contact: Any, page: PageRequest) -> Page:
+    prefix = f"{dependants_prefix(int(contact.id))}H#"
+    total = int(contact.history_count or 0)
+    pk = account_pk(principal.account_id)
+    return query_page(HistoryItem, pk, HistoryItem.sk.startswith(prefix), page, total, scan_index_forward=False)
+
+
+def view(item: Any) -> dict[str, Any]:
+    shown = {
+        "id": int(item.number),
+        "contact_id": int(item.contact_id),
+        "action": item.action,
+        "subject": item.subject,
+        "user_id": int(item.user_id),
+        "key_id": item.key_id,
+        "version": None if item.version is None else int(item.version),
+        "created_at": datetime.fromisoformat(item.created_at),
+        "changes": item.changes,
+    }
+    if item.note_id is not None:
+        shown["note_id"] = int(item.note_id)
+    return shown

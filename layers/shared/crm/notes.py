@@ -1,0 +1,154 @@
+"""Notes of a contact: ContactHero's ``body`` with who and when.
+
+A note lives under its contact (``D#<contact>#N#<note>``), so a contact's notes are one Query and
+go with it when it is deleted. Every change to a note is one transaction with the contact (its
+``last_action_at``, note count and history number) and the contact's history entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crm import history, times
+from crm.auth import Principal
+from crm.contacts import expected_version, load_visible
+from crm.errors import Conflict, NotFound
+from crm.fields import NOTE_FIELDS, note_changes
+from crm.observability import count, logger
+from crm.paging import Page, PageRequest
+from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
+from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix, note_sk
+
+ATTEMPTS = 8  # a write that collided with another change to the same contact is retried
+
+
+def _load(principal: Principal, contact_id: int, note_id: int) -> tuple[Any, Any]:
+    contact = load_visible(principal, contact_id)
+    try:
+        note = NoteItem.get(account_pk(principal.account_id), note_sk(contact_id, note_id), consistent_read=True)
+    except NoteItem.DoesNotExist:
+        raise NotFound("Note not found") from None
+    return contact, note
+
+
+def get(principal: Principal, contact_id: int, note_id: int) -> Any:
+    return _load(principal, contact_id, note_id)[1]
+
+
+def listing(principal: Principal, contact_id: int, page: PageRequest) -> Page:
+    """The contact's notes, newest first (as the contact shows its newest 25)."""
+    contact = load_visible(principal, contact_id)
+    prefix = f"{dependants_prefix(contact_id)}N#"
+    pk = account_pk(principal.account_id)
+    total = int(contact.notes_count or 0)
+    return query_page(NoteItem, pk, NoteItem.sk.startswith(prefix), page, total, scan_index_forward=False)
+
+
+def _write(principal: Principal, contact: Any, note: Any, action: str, changes: dict, notes_delta: int) -> None:
+    """Commit a change to ``note`` with the contact's touch and history entry, as one transaction."""
+    read_count, now = int(contact.history_count or 0), times.now()
+    contact.history_count, contact.last_action_at = read_count + 1, now
+    entry = history.entry(principal, contact, action, changes, now, note=note)
+    actions = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now)]
+    if notes_delta:
+        actions.append(ContactItem.notes_count.add(notes_delta))
+
+    def stage(tx: Any) -> None:
+        tx.update(contact, actions=actions, condition=ContactItem.history_count == read_count)
+        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        if action == "created":
+            tx.save(note, condition=NoteItem.sk.does_not_exist())
+        elif action == "updated":
+            condition = NoteItem.version == int(note.version) - 1
+            tx.update(
+                note,
+                actions=[
+                    NoteItem.body.set(note.body),
+                    NoteItem.updated_at.set(note.updated_at),
+                    NoteItem.version.set(int(note.version)),
+                ],
+                condition=condition,
+            )
+        else:
+            tx.delete(note, condition=NoteItem.version == int(note.version))
+
+    transact(stage)
+
+
+def create(principal: Principal, contact_id: int, body: dict[str, Any]) -> Any:
+    fields = note_changes(body)
+    note_id = next_id(principal.account_id, "note")
+    for attempt in range(ATTEMPTS):
+        contact, now = load_visible(principal, contact_id), times.now()
+        note = NoteItem(
+            account_pk(principal.account_id),
+            note_sk(contact_id, note_id),
+            id=note_id,
+            contact_id=contact_id,
+            user_id=principal.user_id,
+            body=fields["body"],
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        try:
+            _write(principal, contact, note, "created", {"body": (None, note.body)}, 1)
+        except ConditionFailed:
+            backoff(attempt)  # another change to the contact took the history number: again
+            continue
+        count("NoteCreated")
+        logger.info("note created", extra={"contact_id": contact_id, "note_id": note_id})
+        return note
+    raise Conflict("Contact is changing too often; retry")
+
+
+def update(principal: Principal, contact_id: int, note_id: int, body: dict[str, Any], if_match: int | None) -> Any:
+    wanted_version = expected_version(body, if_match)
+    for attempt in range(ATTEMPTS):
+        contact, note = _load(principal, contact_id, note_id)
+        if wanted_version is not None and int(note.version) != wanted_version:
+            raise Conflict(f"Note is at version {int(note.version)}, not {wanted_version}")
+        current = {field.name: getattr(note, field.name) for field in NOTE_FIELDS}
+        fields = note_changes(body, current)
+        if fields.get("body", note.body) == note.body:
+            return note
+        changes = {"body": (note.body, fields["body"])}
+        note.body, note.updated_at, note.version = fields["body"], times.now(), int(note.version) + 1
+        try:
+            _write(principal, contact, note, "updated", changes, 0)
+        except ConditionFailed:
+            backoff(attempt)  # the note or its contact changed since we read them: read again
+            continue
+        count("NoteUpdated")
+        logger.info("note updated", extra={"contact_id": contact_id, "note_id": note_id})
+        return note
+    raise Conflict("Note is changing too often; retry")
+
+
+def delete(principal: Principal, contact_id: int, note_id: int, if_match: int | None) -> None:
+    for attempt in range(ATTEMPTS):
+        contact, note = _load(principal, contact_id, note_id)
+        if if_match is not None and int(note.version) != if_match:
+            raise Conflict(f"Note is at version {int(note.version)}, not {if_match}")
+        try:
+            _write(principal, contact, note, "deleted", {"body": (note.body, None)}, -1)
+        except ConditionFailed:
+            backoff(attempt)
+            continue
+        count("NoteDeleted")
+        logger.info("note deleted", extra={"contact_id": contact_id, "note_id": note_id})
+        return
+    raise Conflict("Note is changing too often; retry")
+
+
+def view(note: Any) -> dict[str, Any]:
+    """ContactHero's note: body, contact-id, created-at, id, updated-at, user-id (its version is the ETag)."""
+    return {
+        "body": note.body,
+        "contact_id": int(note.contact_id),
+        "created_at": datetime.fromisoformat(note.created_at),
+        "id": int(note.id),
+        "updated_at": datetime.fromisoformat(note.updated_at),
+        "user_id": int(note.user_id),
+    }
