@@ -60,12 +60,14 @@ def store(request: pytest.FixtureRequest) -> Iterator[str]:
         with mock_aws():
             _create_table(None, "contacts-test")
             bind("contacts-test", "")
+            GATEWAY.bind_table(TABLE_ID, "contacts-test", None, embedded_moto=True)
             yield "moto"
     else:
         endpoint = request.getfixturevalue("dynamodb_local")
         name = f"contacts-{uuid.uuid4().hex[:12]}"
         _create_table(endpoint, name)
         bind(name, endpoint)
+        GATEWAY.bind_table(TABLE_ID, name, endpoint)
         yield "dynamodb_local"
         boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION).delete_table(TableName=name)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import GetError
 
-from crm.storage.items import ContactItem
+from crm.storage import db
+from crm.storage.items import ContactItem, Item
 from tests.conftest import Client
 
 
@@ -48,3 +53,51 @@ def test_a_bug_is_a_500_with_the_request_id_and_no_traceback(api: Client, monkey
     assert message.startswith("Internal server error (request id ")
     assert "secret internals" not in reply.text
     assert "Traceback" not in reply.text
+
+
+@contextmanager
+def throttled_transactions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every TransactWriteItems answers ThrottlingException, as DynamoDB does under load."""
+    refused: list[str] = []
+
+    def throttled(model: object, **_: object) -> tuple:
+        refused.append(model.name)
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}, "ResponseMetadata": {}}
+        return AWSResponse("https://dynamodb", 400, {}, None), error
+
+    events = Item._get_connection().connection.client.meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", throttled, unique_id="throttle")
+    monkeypatch.setattr(db, "backoff", lambda attempt: None)  # retried at once, so the test is quick
+    try:
+        yield refused
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="throttle")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/contacts.xml", {"first_name": "Throttled"}),
+        ("PATCH", "/contacts/1", {"last_name": "Throttled"}),
+        ("DELETE", "/contacts/1", None),
+        ("POST", "/contacts/1/notes", {"body": "Throttled"}),
+    ],
+)
+def test_throttled_writes_are_503_and_store_nothing(
+    api: Client, monkeypatch: pytest.MonkeyPatch, method: str, path: str, body: dict | None
+) -> None:
+    api.create(last_name="Steady")
+    before = api.get("/contacts/1").json()["contact"]
+    with throttled_transactions(monkeypatch) as refused:
+        reply = api.request(method, path, json_body=body)
+    assert refused  # the write reached DynamoDB and was throttled, every time it was retried
+    assert reply.status == 503
+    assert reply.headers["retry-after"] == "1"
+    if path.endswith(".xml"):
+        assert reply.xml().findtext("error") == "Too many concurrent changes; retry shortly"
+    else:
+        assert reply.json() == {"errors": ["Too many concurrent changes; retry shortly"]}
+    after = api.get("/contacts/1")
+    assert after.json()["contact"] == before  # same version, fields, notes
+    assert api.get("/contacts").json()["total_count"] == 1
+    assert api.get("/contacts/1/history").json()["total_count"] == 1

@@ -57,13 +57,15 @@ def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     table = os.environ.get("TABLE_NAME", "contacts-api")
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    if not endpoint:
+    embedded = not endpoint
+    if embedded:
         db_port = int(os.environ.get("DYNAMODB_PORT", "8000"))
         serve_moto(db_port)
         endpoint = f"http://127.0.0.1:{db_port}"
     template = load()
     gateway = Gateway(template, function_environment(template, {"ContactsTable": table}, endpoint))
     create_tables(template, {"ContactsTable": table}, endpoint, REGION)
+    gateway.bind_table("ContactsTable", table, endpoint, embedded_moto=embedded)
 
     from crm import keys  # after Gateway set the environment the functions read
 

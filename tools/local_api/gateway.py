@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from local_api.streams import MotoStreamReader, StreamDelivery, StreamReader
 from local_api.template import Function, GatewayResponse, Route, Template
 
 ACCOUNT, API_ID, REGION = "123456789012", "localapi", "us-east-1"
@@ -92,6 +93,7 @@ class Gateway:
         self.template = template
         self.stage_in_path = stage_in_path  # requestContext.path with /v1, as behind API Gateway
         self._handlers: dict[str, Any] = {}
+        self.streams: list[StreamDelivery] = []
         # One invocation at a time, as one Lambda container serves one request at a time.
         self._lock = threading.Lock()
         os.environ.update(environment)
@@ -112,6 +114,22 @@ class Gateway:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         with self._lock:
             return self.handler(logical_id)(event, LambdaContext(logical_id))
+
+    def bind_table(self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False) -> None:
+        """The table the functions now use; its stream feeds the functions subscribed to it.
+
+        ``embedded_moto``: the table is moto's, in this process (read its stream there).
+        """
+        subscriptions = [s for s in self.template.streams if s.table == logical_id]
+        kept = [d for d in self.streams if d.subscription.table != logical_id]
+        if subscriptions:
+            reader = MotoStreamReader(name, REGION) if embedded_moto else StreamReader(name, endpoint, REGION)
+            kept += [StreamDelivery(subscription, reader) for subscription in subscriptions]
+        self.streams = kept
+
+    def deliver_streams(self) -> None:
+        for delivery in self.streams:
+            delivery.deliver(self.invoke)
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -224,6 +242,7 @@ class Gateway:
                 return context
             event["requestContext"]["authorizer"] = context
         result = self.invoke(route.function, event)
+        self.deliver_streams()  # what the change put on the table's stream reaches its consumers
         out = {k: v for k, v in (result.get("headers") or {}).items()}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             out[name] = ", ".join(values)

@@ -47,6 +47,8 @@ def table_spec(properties: dict[str, Any], name: str) -> dict[str, Any]:
     for index in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if properties.get(index):
             spec[index] = properties[index]
+    if properties.get("StreamSpecification"):
+        spec["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
     return spec
 
 

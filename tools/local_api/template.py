@@ -5,6 +5,7 @@ template.yaml is the single source of truth; nothing here repeats a route or a s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,17 @@ class Route:
 
 
 @dataclass(frozen=True)
+class StreamSubscription:
+    """A function fed by a table's DynamoDB stream."""
+
+    function: str
+    table: str  # logical id
+    filters: list[dict[str, Any]]  # event patterns; a record passes if it matches any (or there are none)
+    batch_size: int
+    retries: int
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_dir: Path
@@ -76,6 +88,7 @@ class Template:
     stage: str
     gateway_responses: dict[str, GatewayResponse]
     tables: dict[str, dict[str, Any]]  # logical id -> Properties
+    streams: list[StreamSubscription]
 
 
 def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any]) -> Function:
@@ -93,16 +106,27 @@ def load(path: Path = TEMPLATE) -> Template:
     document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
     resources: dict[str, Any] = document["Resources"]
     globals_ = (document.get("Globals") or {}).get("Function") or {}
-    functions, routes, tables = {}, [], {}
+    functions, routes, tables, streams = {}, [], {}, []
     authorizer, stage, responses = None, "v1", {}
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties") or {}
         if kind == "AWS::Serverless::Function":
             functions[logical_id] = _function(logical_id, props, globals_)
             for event in (props.get("Events") or {}).values():
+                p = event["Properties"]
+                if event["Type"] == "DynamoDB":
+                    patterns = ((p.get("FilterCriteria") or {}).get("Filters")) or []
+                    streams.append(
+                        StreamSubscription(
+                            logical_id,
+                            p["Stream"]["Fn::GetAtt"][0],
+                            [json.loads(f["Pattern"]) for f in patterns],
+                            int(p.get("BatchSize", 100)),
+                            int(p.get("MaximumRetryAttempts", 0)),
+                        )
+                    )
                 if event["Type"] != "Api":
                     continue
-                p = event["Properties"]
                 authorized = (p.get("Auth") or {}).get("Authorizer") != "NONE"
                 routes.append(Route(p["Path"], p["Method"].upper(), logical_id, authorized))
         elif kind == "AWS::Serverless::Api":
@@ -120,4 +144,4 @@ def load(path: Path = TEMPLATE) -> Template:
                 )
         elif kind == "AWS::DynamoDB::Table":
             tables[logical_id] = props
-    return Template(functions, routes, authorizer, stage, responses, tables)
+    return Template(functions, routes, authorizer, stage, responses, tables, streams)

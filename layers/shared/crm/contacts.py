@@ -23,7 +23,6 @@ from crm.storage.items import (
     ContactItem,
     CountItem,
     HistoryItem,
-    Item,
     NoteItem,
     account_pk,
     contact_sk,
@@ -258,7 +257,7 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
 
 
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
-    """Delete the contact and its counters in one transaction, then everything hanging off it."""
+    """Delete the contact and its counts in one transaction; the stream then removes what hangs off it."""
     item = load_visible(principal, contact_id)
     if expected_version is not None and int(item.version) != expected_version:
         raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
@@ -274,19 +273,7 @@ def delete(principal: Principal, contact_id: int, expected_version: int | None =
         raise Conflict("Contact was changed by someone else; reload it and try again") from None
     count("ContactDeleted")
     logger.info("contact deleted", extra={"contact_id": contact_id})
-    _delete_dependants(principal.account_id, contact_id)
-
-
-def _delete_dependants(account_id: str, contact_id: int) -> None:
-    """Notes and history go with the contact. The contact is already gone, so nothing half-deleted shows."""
-    keys = Item.query(
-        account_pk(account_id),
-        Item.sk.startswith(dependants_prefix(contact_id)),
-        attributes_to_get=["pk", "sk"],
-    )
-    with Item.batch_write() as batch:
-        for key in keys:
-            batch.delete(key)
+    # Its notes and history go next, through the table's stream (crm.cascade).
 
 
 # --- representation ----------------------------------------------------------------------

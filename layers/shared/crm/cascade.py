@@ -1,0 +1,73 @@
+"""What goes when a contact goes: everything under ``D#<contact>#`` (its notes and history).
+
+The contact itself is deleted first, in its own transaction, so nothing half-deleted is ever
+visible; its removal reaches the cleanup function through the table's stream, which deletes
+the rest in batches. DynamoDB retries the stream batch until this succeeds, and deleting what is
+already gone is harmless, so a failure midway only delays the cleanup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crm.storage.db import backoff
+from crm.storage.items import Item, account_pk, dependants_prefix
+
+BATCH = 25  # BatchWriteItem's limit
+PAGE = 500
+ATTEMPTS = 8
+
+
+def removed_contact(keys: dict[str, Any]) -> tuple[str, int] | None:
+    """(account id, contact id) if a stream record's keys are a contact's; None otherwise."""
+    pk, sk = keys.get("pk", {}).get("S", ""), keys.get("sk", {}).get("S", "")
+    if not (pk.startswith("A#") and sk.startswith("C#") and sk[2:].isascii() and sk[2:].isdigit()):
+        return None
+    return pk[2:], int(sk[2:])
+
+
+def _write_all(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem, retrying what DynamoDB leaves unprocessed with jittered backoff."""
+    for attempt in range(ATTEMPTS):
+        answer = client.batch_write_item(RequestItems={table: requests})
+        requests = answer.get("UnprocessedItems", {}).get(table, [])
+        if not requests:
+            return
+        backoff(attempt)
+    raise RuntimeError(f"{len(requests)} deletes still unprocessed after {ATTEMPTS} attempts")
+
+
+def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], float] = lambda: 900.0) -> int:
+    """Delete the contact's dependants; returns how many. Stops (raising) when time runs short."""
+    client, table = Item._get_connection().connection.client, Item.Meta.table_name
+    query = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": account_pk(account_id)},
+            ":prefix": {"S": dependants_prefix(contact_id)},
+        },
+        "ProjectionExpression": "pk, sk",
+        "ConsistentRead": True,
+        "Limit": PAGE,
+    }
+    deleted = 0
+    while True:
+        page = client.query(**query)
+        keys = [{"DeleteRequest": {"Key": item}} for item in page["Items"]]
+        for start in range(0, len(keys), BATCH):
+            if time_left() < 5:
+                raise TimeoutError(f"cleanup of contact {contact_id} paused after {deleted} items; it will be retried")
+            _write_all(client, table, keys[start : start + BATCH])
+            deleted += len(keys[start : start + BATCH])
+        if "LastEvaluatedKey" not in page:
+            return deleted
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def seconds_left(context: Any) -> Callable[[], float]:
+    """Seconds the Lambda invocation has left (or plenty, outside Lambda)."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return lambda: 900.0
+    return lambda: context.get_remaining_time_in_millis() / 1000

@@ -1,0 +1,127 @@
+"""DynamoDB streams on this machine: new records go to their function, as Lambda's poller sends them.
+
+After each request the gateway drains the table's stream, keeps the records a subscription's
+filter lets through, and invokes its function with them; records reported as failed (partial
+batch response) are retried, then kept in ``failed`` as the on-failure queue would keep them.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import datetime
+from typing import Any
+
+import boto3
+
+from local_api.template import StreamSubscription
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """The subset of Lambda's event filtering the template uses: value lists and ``prefix``."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(matches(p, value.get(k)) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return any(
+            (
+                isinstance(option, dict)
+                and "prefix" in option
+                and isinstance(value, str)
+                and value.startswith(option["prefix"])
+            )
+            or option == value
+            for option in pattern
+        )
+    return pattern == value
+
+
+def _as_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    record = {**record, "eventSourceARN": stream_arn, "dynamodb": dict(record["dynamodb"])}
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    return record
+
+
+class StreamReader:
+    """Reads a table's stream from the moment it is made."""
+
+    def __init__(self, table: str, endpoint: str | None, region: str) -> None:
+        self.tables = boto3.client("dynamodb", endpoint_url=endpoint or None, region_name=region)
+        self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint or None, region_name=region)
+        self.arn = self.tables.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        self.iterators: dict[str, str | None] = {}
+        for shard in self._shards():
+            self.iterators[shard] = self._iterator(shard, "LATEST")
+
+    def _shards(self) -> list[str]:
+        return [s["ShardId"] for s in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]]
+
+    def _iterator(self, shard: str, kind: str) -> str:
+        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, ShardIteratorType=kind)[
+            "ShardIterator"
+        ]
+
+    def read(self) -> list[dict[str, Any]]:
+        for shard in self._shards():
+            if shard not in self.iterators:  # a shard opened since: all of it is new
+                self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON")
+        records = []
+        for shard, iterator in self.iterators.items():
+            while iterator:
+                page = self.streams.get_records(ShardIterator=iterator)
+                records += [_as_event(r, self.arn) for r in page["Records"]]
+                iterator = page.get("NextShardIterator") if page["Records"] else iterator
+                if not page["Records"]:
+                    break
+            self.iterators[shard] = iterator
+        return records
+
+
+class MotoStreamReader:
+    """moto's stream, read in this process (tests, and `make run`'s embedded store).
+
+    moto's DescribeStream answers 404 "Not yet implemented" with this botocore, so its shard is
+    read directly; the records are the ones moto would serve through GetRecords.
+    """
+
+    def __init__(self, table: str, region: str) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        self.table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(table)
+        self.arn = f"{self.table.table_arn}/stream/{self.table.latest_stream_label}"
+        self.position = len(self.table.stream_shard.items)
+
+    def read(self) -> list[dict[str, Any]]:
+        items = self.table.stream_shard.items[self.position :]
+        self.position += len(items)
+        return [_as_event(copy.deepcopy(item.record), self.arn) for item in items]
+
+
+class StreamDelivery:
+    """Feeds one subscription from one reader, with the retries Lambda would make."""
+
+    def __init__(self, subscription: StreamSubscription, reader: StreamReader | MotoStreamReader) -> None:
+        self.subscription, self.reader = subscription, reader
+        self.failed: list[dict[str, Any]] = []
+
+    def deliver(self, invoke: Any) -> None:
+        wanted = [
+            r
+            for r in self.reader.read()
+            if not self.subscription.filters or any(matches(p, r) for p in self.subscription.filters)
+        ]
+        for start in range(0, len(wanted), self.subscription.batch_size):
+            batch = wanted[start : start + self.subscription.batch_size]
+            for attempt in range(self.subscription.retries + 1):
+                try:
+                    answer = invoke(self.subscription.function, {"Records": batch}) or {}
+                    failed_ids = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+                except Exception:
+                    failed_ids = {r["dynamodb"]["SequenceNumber"] for r in batch}
+                batch = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed_ids]
+                if not batch:
+                    break
+                time.sleep(min(0.01 * 2**attempt, 0.1))  # Lambda backs off longer; locally, keep it short
+            self.failed += batch
