@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -103,14 +104,35 @@ def _statements(cloudformation: dict[str, Any], role: str) -> list[dict[str, Any
     return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
 
 
+TABLE = {"Fn::GetAtt": ["ContactsTable", "Arn"]}
+
+
 def test_function_policies_name_only_the_table(cloudformation: dict[str, Any]) -> None:
-    table = {"Fn::GetAtt": ["ContactsTable", "Arn"]}
     authorizer = _statements(cloudformation, "AuthorizerFunctionRole")
-    assert authorizer == [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]
-    contacts = _statements(cloudformation, "ContactsFunctionRole")
-    assert [s["Resource"] for s in contacts] == [table]
-    assert not any("Scan" in action or "*" in action for s in contacts for action in s["Action"])
+    assert authorizer == [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE}]
+    for role in ("ContactsFunctionRole", "NotesFunctionRole"):
+        statements = _statements(cloudformation, role)
+        assert [s["Resource"] for s in statements] == [TABLE], role
+        assert not any("Scan" in action or "*" in action for s in statements for action in s["Action"]), role
     assert _statements(cloudformation, "DocsFunctionRole") == []
+
+
+def test_every_role_is_scoped_to_this_stack(cloudformation: dict[str, Any]) -> None:
+    """No statement on "*" but X-Ray's (which has no resource-level permissions); no broad managed policy."""
+    allowed_managed = {
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    }
+    roles = {k: r for k, r in cloudformation["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert "CleanupRole" in roles
+    for name, role in roles.items():
+        assert set(role["Properties"].get("ManagedPolicyArns") or []) <= allowed_managed, name
+        for statement in _statements(cloudformation, name):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if statement["Resource"] == "*":
+                assert all(action.startswith("xray:") for action in actions), (name, actions)
+    cleanup = {json.dumps(s["Resource"], sort_keys=True) for s in _statements(cloudformation, "CleanupRole")}
+    assert json.dumps({"Fn::GetAtt": ["ContactsTable", "StreamArn"]}, sort_keys=True) in cleanup
 
 
 def test_table_is_recoverable_and_encrypted(cloudformation: dict[str, Any]) -> None:
