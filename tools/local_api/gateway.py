@@ -242,7 +242,8 @@ class Gateway:
                 return context
             event["requestContext"]["authorizer"] = context
         result = self.invoke(route.function, event)
-        self.deliver_streams()  # what the change put on the table's stream reaches its consumers
+        if method.upper() != "GET":  # what a change put on the table's stream reaches its consumers
+            self.deliver_streams()
         out = {k: v for k, v in (result.get("headers") or {}).items()}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             out[name] = ", ".join(values)

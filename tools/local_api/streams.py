@@ -50,7 +50,8 @@ class StreamReader:
         self.tables = boto3.client("dynamodb", endpoint_url=endpoint or None, region_name=region)
         self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint or None, region_name=region)
         self.arn = self.tables.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        self.iterators: dict[str, str | None] = {}
+        self.iterators: dict[str, str] = {}
+        self.finished: set[str] = set()
         for shard in self._shards():
             self.iterators[shard] = self._iterator(shard, "LATEST")
 
@@ -63,18 +64,25 @@ class StreamReader:
         ]
 
     def read(self) -> list[dict[str, Any]]:
-        for shard in self._shards():
-            if shard not in self.iterators:  # a shard opened since: all of it is new
-                self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON")
-        records = []
-        for shard, iterator in self.iterators.items():
+        records, ended = [], False
+        for shard, iterator in list(self.iterators.items()):
             while iterator:
                 page = self.streams.get_records(ShardIterator=iterator)
                 records += [_as_event(r, self.arn) for r in page["Records"]]
-                iterator = page.get("NextShardIterator") if page["Records"] else iterator
+                iterator = page.get("NextShardIterator")  # None once a closed shard is read out
                 if not page["Records"]:
                     break
-            self.iterators[shard] = iterator
+            if iterator is None:
+                del self.iterators[shard]
+                self.finished.add(shard)
+                ended = True
+            else:
+                self.iterators[shard] = iterator
+        if ended:  # a shard ended: its successors hold what comes next, from their start
+            for shard in self._shards():
+                if shard not in self.iterators and shard not in self.finished:
+                    self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON")
+            records += self.read()
         return records
 
 
