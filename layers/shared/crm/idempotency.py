@@ -24,7 +24,6 @@ from crm.auth import Principal
 from crm.errors import BadRequest, Conflict, ServiceUnavailable, Unprocessable
 from crm.storage.items import Item, account_pk
 
-HEADER = "idempotency-key"
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe-style clients send
 LIFETIME_SECONDS = 24 * 3600
 

@@ -17,7 +17,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from crm import idempotency
 from crm.auth import READ, WRITE, Principal
 from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
 from crm.http import body, negotiation, openapi, render
@@ -27,6 +26,7 @@ from crm.paging import Page, PageRequest, fingerprint, page_request
 from crm.storage.db import is_busy
 
 PATH_PARAM = re.compile(r"<(\w+)>")
+IDEMPOTENCY_HEADER = "idempotency-key"
 
 
 class Request:
@@ -177,7 +177,7 @@ class Api(APIGatewayRestResolver):
                 if "refused" in self.context:
                     raise self.context["refused"]
                 request.principal.require(needed)
-                if method == "POST" and idempotency.HEADER in request.headers:
+                if method == "POST" and IDEMPOTENCY_HEADER in request.headers:
                     return self._once(request, lambda: func(request, **path_params))
                 return func(request, **path_params)
 
@@ -193,6 +193,8 @@ class Api(APIGatewayRestResolver):
 
     def _once(self, request: Request, call: Callable[[], Response]) -> Response:
         """Run a POST at most once per Idempotency-Key; a retry gets the stored answer."""
+        # Imported on first use: Powertools' idempotency loads boto3, which no other path needs.
+        from crm import idempotency
 
         def run() -> dict[str, Any]:
             response = call()
@@ -203,7 +205,7 @@ class Api(APIGatewayRestResolver):
             "path": request.event.get("path"),
             "payload": [request.headers.get("content-type"), request.event.get("body")],
         }
-        key = request.headers[idempotency.HEADER]
+        key = request.headers[IDEMPOTENCY_HEADER]
         stored, replayed = idempotency.once(request.principal, key, identity, run, self.lambda_context)
         headers = {**stored["headers"], **({"Idempotent-Replayed": "true"} if replayed else {})}
         return Response(status_code=stored["status"], content_type=None, body=stored["body"], headers=headers)
