@@ -15,12 +15,12 @@ from typing import Any
 import boto3
 import pytest
 
-from crm import contacts
+from crm import contacts, notes
 from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
 from crm.storage.db import bind
-from crm.storage.items import ContactItem, HistoryItem, Item, account_pk
+from crm.storage.items import ContactItem, HistoryItem, Item, NoteItem, account_pk, dependants_prefix
 from local_api.environment import REGION
 from local_api.store import table_spec
 from tests.conftest import TABLE_ID, TEMPLATE
@@ -107,3 +107,71 @@ def test_concurrent_updates_without_a_version_all_land(table: None) -> None:
     stored = contacts.get(WRITER, contact_id).item
     assert {name: getattr(stored, name) for name in fields} == {name: f"set by {n}" for n, name in enumerate(fields)}
     assert int(stored.version) == 1 + len(fields)
+
+
+# --- notes: every note write takes the contact's next history number, not its version ------------
+
+
+def _history_of(contact_id: int) -> list[Any]:
+    prefix = f"{dependants_prefix(contact_id)}H#"
+    return list(
+        HistoryItem.query(account_pk(WRITER.account_id), HistoryItem.sk.startswith(prefix), consistent_read=True)
+    )
+
+
+def _notes_of(contact_id: int) -> list[Any]:
+    prefix = f"{dependants_prefix(contact_id)}N#"
+    return list(NoteItem.query(account_pk(WRITER.account_id), NoteItem.sk.startswith(prefix), consistent_read=True))
+
+
+def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history(table: None) -> None:
+    contact_id = int(contacts.create(WRITER, {"first_name": "Popular"}).item.id)
+    created = _all_at_once(20, lambda n: notes.create(WRITER, contact_id, {"body": f"note {n}"}))
+    assert [r for r in created if isinstance(r, Exception)] == [], "a note create failed under contention"
+    assert sorted(int(note.id) for note in created) == list(range(1, 21))
+
+    stored_notes = _notes_of(contact_id)
+    assert sorted(note.body for note in stored_notes) == sorted(f"note {n}" for n in range(20))
+    assert sorted(int(note.id) for note in stored_notes) == list(range(1, 21))
+    item = contacts.get(WRITER, contact_id).item
+    assert int(item.notes_count) == 20
+    assert int(item.version) == 1  # notes never move the contact's version
+    assert item.last_action_at is not None
+
+    entries = _history_of(contact_id)
+    assert [int(entry.number) for entry in entries] == list(range(1, 22))  # no gap, no duplicate
+    assert int(item.history_count) == 21
+    assert [(entry.subject, entry.action) for entry in entries] == [("contact", "created")] + [("note", "created")] * 20
+    # Each note is recorded exactly once, with its own body.
+    recorded = {int(entry.note_id): entry.changes for entry in entries[1:]}
+    assert recorded == {
+        int(note.id): [{"field": "body", "old_value": None, "new_value": note.body}] for note in stored_notes
+    }
+    page = notes.listing(WRITER, contact_id, PageRequest(limit=100))
+    assert page.total_count == 20
+    assert [int(note.id) for note in page.items] == list(range(20, 0, -1))
+
+
+def test_note_creates_racing_a_conditional_contact_update_all_land(table: None) -> None:
+    """A client holding the contact's ETag can still update it while notes are being added."""
+    contact_id = int(contacts.create(WRITER, {"first_name": "Busy"}).item.id)
+
+    def work(n: int) -> Any:
+        if n == 0:
+            return contacts.update(WRITER, contact_id, {"job_title": "Engineer"}, if_match=1)
+        return notes.create(WRITER, contact_id, {"body": f"note {n}"})
+
+    results = _all_at_once(21, work)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    updated = results[0]
+    assert int(updated.item.version) == 2
+    item = contacts.get(WRITER, contact_id).item
+    assert (item.job_title, int(item.version)) == ("Engineer", 2)
+    assert int(item.notes_count) == 20
+    assert sorted(note.body for note in _notes_of(contact_id)) == sorted(f"note {n}" for n in range(1, 21))
+    entries = _history_of(contact_id)
+    assert [int(entry.number) for entry in entries] == list(range(1, 23))
+    contact_entries = [entry for entry in entries if entry.subject == "contact"]
+    assert [(entry.action, int(entry.version)) for entry in contact_entries] == [("created", 1), ("updated", 2)]
+    assert contact_entries[1].changes == [{"field": "job_title", "old_value": None, "new_value": "Engineer"}]
+    assert sum(entry.subject == "note" for entry in entries) == 20

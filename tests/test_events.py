@@ -1,9 +1,10 @@
 """events/: the sample events for `sam local invoke`, replayed through the handlers they belong to.
 
 Every ``events/<function folder>/<name>.json`` is an event as API Gateway hands it to that
-function (a REST proxy event, or a REQUEST authorizer event). Here each one is checked for the
+function (a REST proxy event, a REQUEST authorizer event, or a DynamoDB stream event for a function
+the table's stream feeds). Here each one is checked for the
 shape sam local needs, matched against the routes of template.yaml, and replayed, in a sensible
-order, against a store seeded with the demo key and contact 1 of account "demo".
+order, against a store seeded with the demo key and contact 1 of account "demo" (with its note 1).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from crm import contacts
+from crm import cascade, contacts
 from crm import keys as crm_keys
+from crm.storage.items import Item, account_pk, dependants_prefix
+from local_api.streams import matches
 from local_api.template import ROOT
 from tests.conftest import GATEWAY
 
@@ -33,10 +36,17 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/GET/conta
 
 # What the authorizer does with an event, where an API event has a status code.
 ALLOW, UNAUTHORIZED = "Allow", "Unauthorized"
+# What the cleanup function does with a stream event: every record processed, the removed contact's
+# notes and history gone.
+CLEANED = "Cleaned"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, then contacts 2 to 4 are
-# created beside the seeded contact 1, which is read, changed, listed and finally deleted.
+# created beside the seeded contact 1, which is read and changed; notes 2 to 4 are added to it beside
+# its seeded note 1 (note ids are the account's), note 1 is read, changed (the PUT on If-Match "1",
+# its version as seeded), listed with the others and deleted; then contact 1's history (which has
+# the notes' changes too) and the contacts are listed, and contact 1 is deleted; the stream's record
+# of that removal then has the cleanup function delete its notes and history.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -50,6 +60,17 @@ EXPECTED: dict[str, int | str] = {
     "contacts/show-xml.json": 200,
     "contacts/update-put.json": 200,
     "contacts/update-patch.json": 200,
+    "notes/create.json": 201,
+    "notes/create-json.json": 201,
+    "notes/create-xml.json": 201,
+    "notes/show.json": 200,
+    "notes/show-xml.json": 200,
+    "notes/update-put.json": 200,
+    "notes/update-patch.json": 200,
+    "notes/list.json": 200,
+    "notes/list-json.json": 200,
+    "notes/list-xml.json": 200,
+    "notes/delete.json": 204,
     "contacts/history.json": 200,
     "contacts/history-json.json": 200,
     "contacts/history-xml.json": 200,
@@ -61,6 +82,7 @@ EXPECTED: dict[str, int | str] = {
     "contacts/search-json.json": 400,
     "contacts/search-xml.json": 400,
     "contacts/delete.json": 204,
+    "cleanup/contact-removed.json": CLEANED,
 }
 
 # Expectations that the application does not meet yet: event name -> reason (a strict xfail).
@@ -121,6 +143,10 @@ def is_authorizer(name: str) -> bool:
     return function_of(name) == GATEWAY.template.authorizer
 
 
+def is_stream(name: str) -> bool:
+    return function_of(name) in {subscription.function for subscription in GATEWAY.template.streams}
+
+
 def route_of(event: dict[str, Any]) -> Any:
     """The template's route an API event was sent to (matched on resource and method), or None."""
     for route in GATEWAY.template.routes:
@@ -141,7 +167,7 @@ def replay_params() -> list[Any]:
 
 
 def seed() -> None:
-    """The demo key (account demo, user 1, admin) and contact 1 of account demo."""
+    """The demo key (account demo, user 1, admin) and contact 1 of account demo, with its note 1."""
     crm_keys.create_key(DEMO_ACCOUNT, DEMO_USER, "admin", name="sam local demo key", key=DEMO_KEY)
     principal = crm_keys.authenticate(DEMO_KEY)
     assert principal is not None
@@ -156,10 +182,22 @@ def seed() -> None:
         },
     )
     assert int(contact.item.id) == 1, "the events refer to contact 1"
+    assert [int(note.id) for note in contact.notes] == [1], "the note events refer to note 1 of contact 1"
 
 
 def changes_state(name: str) -> bool:
+    if is_stream(name):
+        return True
     return not is_authorizer(name) and load(name)["httpMethod"] not in ("GET", "HEAD", "OPTIONS")
+
+
+def dependants_left(record: dict[str, Any]) -> int:
+    """How many items (notes, history) are still stored under the contact a stream record removed."""
+    removed = cascade.removed_contact(record["dynamodb"]["Keys"])
+    assert removed is not None, "the record is not a contact's"
+    account_id, contact_id = removed
+    prefix = dependants_prefix(contact_id)
+    return sum(1 for _ in Item.query(account_pk(account_id), Item.sk.startswith(prefix), consistent_read=True))
 
 
 def invoke(name: str) -> Any:
@@ -215,6 +253,13 @@ def check_authorizer(name: str, expected: str, result: Any) -> None:
     }
 
 
+def check_stream(name: str, expected: str, result: Any) -> None:
+    assert expected == CLEANED
+    assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
+    assert result == {"batchItemFailures": []}, f"{name}: records failed: {result}"
+    assert [dependants_left(record) for record in load(name)["Records"]] == [0] * len(load(name)["Records"])
+
+
 def check_response(name: str, expected: int, event: dict[str, Any], result: Any) -> None:
     assert not isinstance(result, Exception), f"{name}: the handler raised {result!r}"
     body = response_body(result)
@@ -236,10 +281,15 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     else:
         assert headers["content-type"].startswith("application/json"), headers
         json.loads(body)
+    if function_of(name) == "NotesFunction" and expected in (200, 201) and "{note_id}" in event["resource"]:
+        assert re.fullmatch(r'"\d+"', headers["etag"]), headers  # a note's version is its ETag
     if expected == 201:
-        # Location keeps the stage and the format suffix the client used.
+        # Location keeps the stage and the format suffix the client used: the collection it was
+        # posted to (/contacts, /contacts/1/notes), then the new id.
         suffix = ".xml" if event["path"].endswith(".xml") else ".json" if event["path"].endswith(".json") else ""
-        assert re.fullmatch(rf"/v1/contacts/\d+{re.escape(suffix)}", headers["location"]), headers
+        collection = event["path"].removesuffix(suffix)
+        assert re.fullmatch(rf"/v1{re.escape(collection)}/\d+{re.escape(suffix)}", headers["location"]), headers
+        assert headers["etag"] == '"1"', headers
 
 
 # --- the tests ---------------------------------------------------------------------------------
@@ -256,12 +306,14 @@ def test_every_event_file_has_an_expectation() -> None:
 
 def test_every_route_has_an_event() -> None:
     """Each route template.yaml declares for a function with events/ has at least one event file."""
-    api_events = [load(name) for name in event_names() if not is_authorizer(name)]
+    api_events = [load(name) for name in event_names() if not is_authorizer(name) and not is_stream(name)]
     sent = {(event["resource"], event["httpMethod"]) for event in api_events}
+    with_events = {function_of(name) for name in event_names()}
+    assert {"ContactsFunction", "NotesFunction", "DocsFunction"} <= with_events
     missing = [
         f"{route.method} {route.path} ({route.function})"
         for route in GATEWAY.template.routes
-        if route.function in ("ContactsFunction", "DocsFunction") and (route.path, route.method) not in sent
+        if route.function in with_events and (route.path, route.method) not in sent
     ]
     assert missing == [], "routes without an event in events/"
 
@@ -270,6 +322,19 @@ def test_every_route_has_an_event() -> None:
 def test_event_is_valid_for_sam_local(name: str) -> None:
     event = load(name)
     assert isinstance(event, dict)
+    if is_stream(name):
+        (subscription,) = [s for s in GATEWAY.template.streams if s.function == function_of(name)]
+        assert event["Records"], f"{name} has no records"
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:dynamodb"
+            assert re.fullmatch(
+                r"arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.-]+/stream/\S+", record["eventSourceARN"]
+            )
+            assert any(matches(f, record) for f in subscription.filters), "the stream filter would not pass it"
+            assert cascade.removed_contact(record["dynamodb"]["Keys"]) == (DEMO_ACCOUNT, 1), (
+                "the events remove contact 1"
+            )
+        return
     headers = event.get("headers") or {}
     assert set(headers) == set(event.get("multiValueHeaders") or {})
     assert all(event["multiValueHeaders"][k][-1] == v for k, v in headers.items())
@@ -327,8 +392,14 @@ def test_replay(store: str, name: str) -> None:
         # skipped); their own outcome is their own test.
         if changes_state(earlier):
             invoke(earlier)
+    if is_stream(name):
+        # What the function is to clean is there (the replayed delete does not feed the stream).
+        assert all(dependants_left(record) for record in load(name)["Records"])
     expected, result = EXPECTED[name], invoke(name)
-    if is_authorizer(name):
+    if is_stream(name):
+        assert isinstance(expected, str)
+        check_stream(name, expected, result)
+    elif is_authorizer(name):
         assert isinstance(expected, str)
         check_authorizer(name, expected, result)
     else:
@@ -348,6 +419,7 @@ def test_env_file_sets_every_function() -> None:
         assert variables["AWS_SECRET_ACCESS_KEY"]
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert env["ContactsFunction"]["CURSOR_SECRET"]
+    assert env["NotesFunction"]["CURSOR_SECRET"]
 
 
 # sam local applies --env-vars only to variables that the function's Environment in template.yaml

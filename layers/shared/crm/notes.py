@@ -45,9 +45,14 @@ def listing(principal: Principal, contact_id: int, page: PageRequest) -> Page:
     return query_page(NoteItem, pk, NoteItem.sk.startswith(prefix), page, total, scan_index_forward=False)
 
 
-def _write(principal: Principal, contact: Any, note: Any, action: str, changes: dict, notes_delta: int) -> None:
-    """Commit a change to ``note`` with the contact's touch and history entry, as one transaction."""
-    read_count, now = int(contact.history_count or 0), times.now()
+def _write(
+    principal: Principal, contact: Any, note: Any, action: str, changes: dict, notes_delta: int, now: str
+) -> None:
+    """Commit a change to ``note`` with the contact's touch and history entry, as one transaction.
+
+    ``now`` is the change's one time: the note's, the contact's last action's and the entry's.
+    """
+    read_count = int(contact.history_count or 0)
     contact.history_count, contact.last_action_at = read_count + 1, now
     entry = history.entry(principal, contact, action, changes, now, note=note)
     actions = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now)]
@@ -93,7 +98,7 @@ def create(principal: Principal, contact_id: int, body: dict[str, Any]) -> Any:
             version=1,
         )
         try:
-            _write(principal, contact, note, "created", {"body": (None, note.body)}, 1)
+            _write(principal, contact, note, "created", {"body": (None, note.body)}, 1, now)
         except ConditionFailed:
             backoff(attempt)  # another change to the contact took the history number: again
             continue
@@ -113,10 +118,10 @@ def update(principal: Principal, contact_id: int, note_id: int, body: dict[str, 
         fields = note_changes(body, current)
         if fields.get("body", note.body) == note.body:
             return note
-        changes = {"body": (note.body, fields["body"])}
-        note.body, note.updated_at, note.version = fields["body"], times.now(), int(note.version) + 1
+        changes, now = {"body": (note.body, fields["body"])}, times.now()
+        note.body, note.updated_at, note.version = fields["body"], now, int(note.version) + 1
         try:
-            _write(principal, contact, note, "updated", changes, 0)
+            _write(principal, contact, note, "updated", changes, 0, now)
         except ConditionFailed:
             backoff(attempt)  # the note or its contact changed since we read them: read again
             continue
@@ -132,7 +137,7 @@ def delete(principal: Principal, contact_id: int, note_id: int, if_match: int | 
         if if_match is not None and int(note.version) != if_match:
             raise Conflict(f"Note is at version {int(note.version)}, not {if_match}")
         try:
-            _write(principal, contact, note, "deleted", {"body": (note.body, None)}, -1)
+            _write(principal, contact, note, "deleted", {"body": (note.body, None)}, -1, times.now())
         except ConditionFailed:
             backoff(attempt)
             continue
