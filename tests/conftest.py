@@ -34,6 +34,7 @@ GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, {TABLE_ID: "contacts-
 
 from crm import keys as crm_keys  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
+from crm.storage.items import Item  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,19 @@ def store(request: pytest.FixtureRequest) -> Iterator[str]:
         GATEWAY.bind_table(TABLE_ID, name, endpoint)
         yield "dynamodb_local"
         boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION).delete_table(TableName=name)
+
+
+@pytest.fixture
+def race_table(dynamodb_local: str) -> Iterator[None]:
+    """A fresh table on DynamoDB Local, for threads calling the domain code directly (no gateway)."""
+    name = f"race-{uuid.uuid4().hex[:12]}"
+    _create_table(dynamodb_local, name)
+    bind(name, dynamodb_local)
+    # A container serves one request at a time and keeps its client; here the threads share one,
+    # so it is made before they start (50 threads racing to build it would measure botocore).
+    Item._get_connection().connection.client  # noqa: B018
+    yield
+    boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name=REGION).delete_table(TableName=name)
 
 
 @dataclass

@@ -7,38 +7,17 @@ what is exercised is the storage's atomicity, not the test's scheduling.
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import boto3
-import pytest
 
 from crm import contacts, notes
 from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
-from crm.storage.db import bind
-from crm.storage.items import ContactItem, HistoryItem, Item, NoteItem, account_pk, dependants_prefix
-from local_api.environment import REGION
-from local_api.store import table_spec
-from tests.conftest import TABLE_ID, TEMPLATE
+from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix
 
 WRITER = Principal("race", 1, frozenset(granted_scopes("write")), "race.test")
-
-
-@pytest.fixture
-def table(dynamodb_local: str) -> Iterator[None]:
-    name = f"race-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name=REGION)
-    client.create_table(**table_spec(TEMPLATE.tables[TABLE_ID], name))
-    bind(name, dynamodb_local)
-    # A container serves one request at a time and keeps its client; here the threads share one,
-    # so it is made before they start (50 threads racing to build it would measure botocore).
-    Item._get_connection().connection.client  # noqa: B018
-    yield
-    client.delete_table(TableName=name)
 
 
 def _all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -61,7 +40,7 @@ def _stored_ids() -> list[int]:
     return [int(item.id) for item in items]
 
 
-def test_fifty_concurrent_creates_give_fifty_distinct_contacts(table: None) -> None:
+def test_fifty_concurrent_creates_give_fifty_distinct_contacts(race_table: None) -> None:
     created = _all_at_once(50, lambda n: contacts.create(WRITER, {"first_name": f"Racer {n}"}))
     ids = [int(contact.item.id) for contact in created]
     assert sorted(ids) == list(range(1, 51))
@@ -71,7 +50,7 @@ def test_fifty_concurrent_creates_give_fifty_distinct_contacts(table: None) -> N
     assert [int(item.id) for item in page.items] == list(range(1, 51))
 
 
-def test_concurrent_conditional_updates_have_one_winner_per_version(table: None) -> None:
+def test_concurrent_conditional_updates_have_one_winner_per_version(race_table: None) -> None:
     contact_id = int(contacts.create(WRITER, {"first_name": "Contested"}).item.id)
     winners = []
     for version in (1, 2, 3):
@@ -99,7 +78,7 @@ def test_concurrent_conditional_updates_have_one_winner_per_version(table: None)
     assert int(stored.history_count) == len(history)
 
 
-def test_concurrent_updates_without_a_version_all_land(table: None) -> None:
+def test_concurrent_updates_without_a_version_all_land(race_table: None) -> None:
     """No If-Match: writers that collide re-read and re-apply, so no change is lost."""
     contact_id = int(contacts.create(WRITER, {"first_name": "Shared"}).item.id)
     fields = ["title", "middle_name", "suffix", "company", "department"]
@@ -124,7 +103,7 @@ def _notes_of(contact_id: int) -> list[Any]:
     return list(NoteItem.query(account_pk(WRITER.account_id), NoteItem.sk.startswith(prefix), consistent_read=True))
 
 
-def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history(table: None) -> None:
+def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history(race_table: None) -> None:
     contact_id = int(contacts.create(WRITER, {"first_name": "Popular"}).item.id)
     created = _all_at_once(20, lambda n: notes.create(WRITER, contact_id, {"body": f"note {n}"}))
     assert [r for r in created if isinstance(r, Exception)] == [], "a note create failed under contention"
@@ -152,7 +131,7 @@ def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history
     assert [int(note.id) for note in page.items] == list(range(20, 0, -1))
 
 
-def test_note_creates_racing_a_conditional_contact_update_all_land(table: None) -> None:
+def test_note_creates_racing_a_conditional_contact_update_all_land(race_table: None) -> None:
     """A client holding the contact's ETag can still update it while notes are being added."""
     contact_id = int(contacts.create(WRITER, {"first_name": "Busy"}).item.id)
 

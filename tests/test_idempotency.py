@@ -5,21 +5,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-
-import boto3
-import pytest
 
 from crm import contacts, idempotency
 from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
-from crm.storage.db import bind
 from crm.storage.items import Item, account_pk
-from local_api.environment import REGION
-from local_api.store import table_spec
-from tests.conftest import TABLE_ID, TEMPLATE, Client, Keys
+from tests.conftest import Client, Keys
 
 
 def _total(api: Client) -> int:
@@ -91,18 +84,7 @@ def test_records_live_in_the_account_partition_and_expire(api: Client, store: st
 RACER = Principal("idem", 1, frozenset(granted_scopes("write")), "idem.test")
 
 
-@pytest.fixture
-def table(dynamodb_local: str) -> Iterator[None]:
-    name = f"idem-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name=REGION)
-    client.create_table(**table_spec(TEMPLATE.tables[TABLE_ID], name))
-    bind(name, dynamodb_local)
-    Item._get_connection().connection.client  # noqa: B018 (made before the threads share it)
-    yield
-    client.delete_table(TableName=name)
-
-
-def test_retries_racing_the_first_request_create_one_contact(table: None) -> None:
+def test_retries_racing_the_first_request_create_one_contact(race_table: None) -> None:
     racers = 10
     start = threading.Barrier(racers)
     request = {"method": "POST", "path": "/contacts", "payload": ["application/json", '{"first_name": "Race"}']}

@@ -76,20 +76,17 @@ def show_contact(request: Request, contact_id: str) -> Response:
     return request.one("contact", view, version=contact.version)
 
 
-def _update(request: Request, contact_id: str) -> Response:
+@app.operation(
+    ("PUT", "PATCH"),
+    "/contacts/<contact_id>",
+    summary="Change some fields of a contact (PUT and PATCH alike); If-Match makes it conditional",
+    body=CONTACT,
+    returns=ONE,
+)
+def update_contact(request: Request, contact_id: str) -> Response:
     body = request.body("contact")
     contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), body, request.if_match())
     return _show(request, contact)
-
-
-for _method in ("PUT", "PATCH"):
-    app.operation(
-        _method,
-        "/contacts/<contact_id>",
-        summary="Change some fields of a contact (PUT and PATCH alike); If-Match makes it conditional",
-        body=CONTACT,
-        returns=ONE,
-    )(_update)
 
 
 @app.operation("DELETE", "/contacts/<contact_id>", summary="Delete a contact with its notes", status=204)

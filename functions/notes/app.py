@@ -55,19 +55,16 @@ def show_note(request: Request, contact_id: str, note_id: str) -> Response:
     return _show(request, notes.get(request.principal, *_ids(contact_id, note_id)))
 
 
-def _update(request: Request, contact_id: str, note_id: str) -> Response:
+@app.operation(
+    ("PUT", "PATCH"),
+    "/contacts/<contact_id>/notes/<note_id>",
+    summary="Change a note's body; If-Match makes it conditional",
+    body=NOTE,
+    returns=ONE,
+)
+def update_note(request: Request, contact_id: str, note_id: str) -> Response:
     note = notes.update(request.principal, *_ids(contact_id, note_id), request.body("note"), request.if_match())
     return _show(request, note)
-
-
-for _method in ("PUT", "PATCH"):
-    app.operation(
-        _method,
-        "/contacts/<contact_id>/notes/<note_id>",
-        summary="Change a note's body; If-Match makes it conditional",
-        body=NOTE,
-        returns=ONE,
-    )(_update)
 
 
 @app.operation("DELETE", "/contacts/<contact_id>/notes/<note_id>", summary="Delete a note", status=204)

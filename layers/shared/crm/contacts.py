@@ -31,8 +31,9 @@ from crm.storage.items import (
 )
 
 NOTES_ON_SHOW = 25
-# Writers without a version that collide re-read and retry, with jittered backoff.
-UPDATE_ATTEMPTS = 8
+# Writers that collide (with another update, or a note's change) re-read and retry, with jittered
+# backoff; each round lets one through, so a burst of N changes to one contact needs N rounds.
+UPDATE_ATTEMPTS = 25
 XML_TYPES = {"integer": "integer", "boolean": "boolean", "date": "date", "datetime": "datetime"}
 
 

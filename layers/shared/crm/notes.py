@@ -20,7 +20,9 @@ from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
 from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix, note_sk
 
-ATTEMPTS = 8  # a write that collided with another change to the same contact is retried
+# A write that collided with another change to the same contact is retried, with jittered backoff:
+# each round lets one writer through, so a burst of N writers on one contact needs N rounds.
+ATTEMPTS = 25
 
 
 def _load(principal: Principal, contact_id: int, note_id: int) -> tuple[Any, Any]:

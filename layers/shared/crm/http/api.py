@@ -156,7 +156,7 @@ class Api(APIGatewayRestResolver):
 
     def operation(
         self,
-        method: str,
+        method: str | tuple[str, ...],
         path: str,
         *,
         summary: str,
@@ -166,7 +166,20 @@ class Api(APIGatewayRestResolver):
         body: dict[str, Any] | None = None,
         returns: dict[str, Any] | None = None,
     ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-        """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``."""
+        """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``.
+
+        ``method`` may be several (``("PUT", "PATCH")``): one function serves each of them.
+        """
+        if isinstance(method, tuple):
+
+            def each(func: Callable[..., Response]) -> Callable[..., Response]:
+                for one in method:
+                    self.operation(
+                        one, path, summary=summary, scope=scope, status=status, query=query, body=body, returns=returns
+                    )(func)
+                return func
+
+            return each
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
         docs, responses = openapi.operation(path, method, summary, names, query, body, returns, status)
