@@ -62,8 +62,9 @@ template: install $(SAM)
 	$(SAM_ENV) $(SAM) build -t $(BUILD)/template.local.yaml --base-dir . -b $(BUILD)/build --cached --cache-dir $(BUILD)/cache
 	$(BIN)/python tools/check_build.py $(BUILD)/build
 
+# Two workers (this machine's cores); a file's tests stay on one worker, sharing its fixtures.
 test: lint template $(DDB_LOCAL)/DynamoDBLocal.jar
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Speed and cost as ratios over baselines measured in the same run (see docs/performance.md).
 bench: install $(DDB_LOCAL)/DynamoDBLocal.jar
