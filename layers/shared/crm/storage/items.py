@@ -9,6 +9,7 @@ reach another account's data without naming it. Sort keys:
     SEQ#<kind>                    id allocator for contacts, notes, ...
     COUNT#contacts                number of contacts, and how many are private
     COUNT#contacts#U<user id>     how many private contacts a user owns
+    CF#<field id:010>             a custom field definition
     C#<contact id:010>            a contact (contacts list in id order with one Query)
     D#<contact id:010>#N#<id:010> a note of the contact
     D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
@@ -152,3 +153,20 @@ class HistoryItem(Item):
     created_at = UnicodeAttribute()
     version = NumberAttribute(null=True)
     changes = JSONAttribute()  # [{"field": ..., "old_value": ..., "new_value": ...}]
+
+
+class CustomFieldItem(Item):
+    """A custom field the account's contacts may carry (their values live on the contact)."""
+
+    id = NumberAttribute()
+    name = UnicodeAttribute()
+    field_format = UnicodeAttribute()  # string, integer, date, boolean, list
+    possible_values = ListAttribute(of=UnicodeAttribute, null=True)
+    is_required = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+def custom_field_sk(field_id: int) -> str:
+    return f"CF#{field_id:0{ID_WIDTH}d}"
