@@ -345,7 +345,17 @@ def test_list_in_xml(api: Client) -> None:
     assert rest.get("next_cursor") is None
 
 
-def test_create_from_xml_with_dashed_and_underscored_names_and_types(api: Client) -> None:
+def define_fields(keys: Keys, *fields: tuple[str, str]) -> None:
+    """Define custom fields 1, 2, ... of account acme as (name, format), with its admin key."""
+    for name, field_format in fields:
+        reply = Client(keys.admin).post(
+            "/custom_fields", {"custom_field": {"name": name, "field_format": field_format}}
+        )
+        assert reply.status == 201, reply.text
+
+
+def test_create_from_xml_with_dashed_and_underscored_names_and_types(api: Client, keys: Keys) -> None:
+    define_fields(keys, ("Serial", "string"))
     body = """<?xml version="1.0" encoding="UTF-8"?>
     <contact>
       <first-name>Ada</first-name>
@@ -374,7 +384,7 @@ def test_create_from_xml_with_dashed_and_underscored_names_and_types(api: Client
     assert stored_contact["anniversary"] is None
     assert stored_contact["assigned_to_id"] == 7
     assert stored_contact["tags"] == ["math", "poetry"]
-    assert stored_contact["custom_fields"] == [{"id": 1, "name": None, "value": "ABC-1"}]
+    assert stored_contact["custom_fields"] == [{"id": 1, "name": "Serial", "value": "ABC-1"}]
 
 
 def test_xml_body_without_a_contact_root(api: Client) -> None:
@@ -398,7 +408,8 @@ def test_update_from_xml(api: Client) -> None:
     assert reply.headers["etag"] == '"2"'
 
 
-def test_create_from_a_form(api: Client) -> None:
+def test_create_from_a_form(api: Client, keys: Keys) -> None:
+    define_fields(keys, ("License", "string"), ("Seats", "integer"), ("Purchase date", "date"))
     body = (
         "contact[first_name]=Ren%C3%A9e&contact[last_name]=O%27Hara&contact[tag_list]=vip%2C+cold+call"
         "&contact[custom_fields][][id]=1&contact[custom_fields][][value]=ABC"
@@ -410,8 +421,8 @@ def test_create_from_a_form(api: Client) -> None:
     assert (created["first_name"], created["last_name"]) == ("Renée", "O'Hara")
     assert created["tags"] == ["vip", "cold call"]
     assert created["custom_fields"] == [
-        {"id": 1, "name": None, "value": "ABC"},
-        {"id": 3, "name": None, "value": "2024-01-01"},
+        {"id": 1, "name": "License", "value": "ABC"},
+        {"id": 3, "name": "Purchase date", "value": "2024-01-01"},
     ]
 
 

@@ -41,18 +41,33 @@ ALLOW, UNAUTHORIZED = "Allow", "Unauthorized"
 CLEANED = "Cleaned"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
-# one story: the authorizer lets the demo key in, the docs need no key, then contacts 2 to 4 are
+# one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
+# defined (the account's configuration, which contacts may then use), read, changed (the PUT on
+# If-Match "1", as created), listed, and field 3 deleted; then contacts 2 to 4 are
 # created beside the seeded contact 1, which is read and changed; notes 2 to 4 are added to it beside
 # its seeded note 1 (note ids are the account's), note 1 is read, changed (the PUT on If-Match "1",
 # its version as seeded), listed with the others and deleted; then contact 1's history (which has
-# the notes' changes too) and the contacts are listed, and contact 1 is deleted; the stream's record
-# of that removal then has the cleanup function delete its notes and history.
+# the notes' changes too) and the contacts are listed; contact 1 joins projects support, 2 and
+# sales, is found by a filtered list and a search, shown with its projects, and leaves project 2;
+# then it is deleted, and the stream's record of that removal has the cleanup function delete its
+# notes and history.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
     "authorizer/unknown-key.json": UNAUTHORIZED,
     "docs/openapi.json": 200,
     "docs/swagger.json": 200,
+    "custom_fields/create.json": 201,
+    "custom_fields/create-json.json": 201,
+    "custom_fields/create-xml.json": 201,
+    "custom_fields/show.json": 200,
+    "custom_fields/show-xml.json": 200,
+    "custom_fields/update-put.json": 200,
+    "custom_fields/update-patch.json": 200,
+    "custom_fields/list.json": 200,
+    "custom_fields/list-json.json": 200,
+    "custom_fields/list-xml.json": 200,
+    "custom_fields/delete.json": 204,
     "contacts/create.json": 201,
     "contacts/create-json.json": 201,
     "contacts/create-xml.json": 201,
@@ -77,10 +92,15 @@ EXPECTED: dict[str, int | str] = {
     "contacts/list.json": 200,
     "contacts/list-json.json": 200,
     "contacts/list-xml.json": 200,
-    # Search is refused until it is built (issue 5): 400 "Search is not available yet".
-    "contacts/search.json": 400,
-    "contacts/search-json.json": 400,
-    "contacts/search-xml.json": 400,
+    "contacts/add-project.json": 201,
+    "contacts/add-project-xml.json": 201,
+    "contacts/add-project-plain.json": 201,
+    "contacts/list-filtered.json": 200,
+    "contacts/show-include.json": 200,
+    "contacts/search.json": 200,
+    "contacts/search-json.json": 200,
+    "contacts/search-xml.json": 200,
+    "contacts/remove-project.json": 204,
     "contacts/delete.json": 204,
     "cleanup/contact-removed.json": CLEANED,
 }
@@ -97,6 +117,10 @@ AUTHORIZER_CONTEXT = {
     "scopes": "read write",
     "key_id": DEMO_KEY_ID,
 }
+# Changing custom fields (the account's configuration) needs an admin key: the events of those
+# folders carry every scope the authorizer gives the demo key.
+ADMIN_FOLDERS = {"custom_fields"}
+ADMIN_AUTHORIZER_CONTEXT = {**AUTHORIZER_CONTEXT, "scopes": "read write admin"}
 API_HEADERS = ("Host", "Accept", "User-Agent", "X-Forwarded-For")
 REQUEST_CONTEXT = ("requestId", "stage", "path", "resourcePath", "httpMethod", "identity", "accountId", "apiId")
 # The settings crm.config reads that env.json gives (AWS_REGION and the credentials are Lambda's
@@ -281,15 +305,19 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     else:
         assert headers["content-type"].startswith("application/json"), headers
         json.loads(body)
-    if function_of(name) == "NotesFunction" and expected in (200, 201) and "{note_id}" in event["resource"]:
-        assert re.fullmatch(r'"\d+"', headers["etag"]), headers  # a note's version is its ETag
+    if expected in (200, 201) and event["resource"].endswith(("{note_id}", "{custom_field_id}")):
+        assert re.fullmatch(r'"\d+"', headers["etag"]), headers  # a note's or custom field's version is its ETag
     if expected == 201:
         # Location keeps the stage and the format suffix the client used: the collection it was
-        # posted to (/contacts, /contacts/1/notes), then the new id.
+        # posted to (/contacts, /contacts/1/notes, /custom_fields), then the new id. A contact's new
+        # project membership is named by the project's id or identifier, and answers the contact.
         suffix = ".xml" if event["path"].endswith(".xml") else ".json" if event["path"].endswith(".json") else ""
         collection = event["path"].removesuffix(suffix)
-        assert re.fullmatch(rf"/v1{re.escape(collection)}/\d+{re.escape(suffix)}", headers["location"]), headers
-        assert headers["etag"] == '"1"', headers
+        membership = collection.endswith("/projects")
+        new_id = r"[a-z0-9_-]+" if membership else r"\d+"
+        assert re.fullmatch(rf"/v1{re.escape(collection)}/{new_id}{re.escape(suffix)}", headers["location"]), headers
+        if not membership:
+            assert headers["etag"] == '"1"', headers
 
 
 # --- the tests ---------------------------------------------------------------------------------
@@ -309,7 +337,7 @@ def test_every_route_has_an_event() -> None:
     api_events = [load(name) for name in event_names() if not is_authorizer(name) and not is_stream(name)]
     sent = {(event["resource"], event["httpMethod"]) for event in api_events}
     with_events = {function_of(name) for name in event_names()}
-    assert {"ContactsFunction", "NotesFunction", "DocsFunction"} <= with_events
+    assert {"ContactsFunction", "NotesFunction", "CustomFieldsFunction", "DocsFunction"} <= with_events
     missing = [
         f"{route.method} {route.path} ({route.function})"
         for route in GATEWAY.template.routes
@@ -367,7 +395,8 @@ def test_event_is_valid_for_sam_local(name: str) -> None:
     names = re.findall(r"\{(\w+)\}", event["resource"])
     assert sorted(event.get("pathParameters") or {}) == sorted(names)
     if route.authorized:
-        assert context["authorizer"] == AUTHORIZER_CONTEXT
+        admin = Path(name).parts[0] in ADMIN_FOLDERS
+        assert context["authorizer"] == (ADMIN_AUTHORIZER_CONTEXT if admin else AUTHORIZER_CONTEXT)
         assert headers.get("x-api-key") == DEMO_KEY
     else:
         assert "authorizer" not in context
@@ -420,6 +449,7 @@ def test_env_file_sets_every_function() -> None:
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert env["ContactsFunction"]["CURSOR_SECRET"]
     assert env["NotesFunction"]["CURSOR_SECRET"]
+    assert env["CustomFieldsFunction"]["CURSOR_SECRET"]
 
 
 # sam local applies --env-vars only to variables that the function's Environment in template.yaml

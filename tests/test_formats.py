@@ -15,7 +15,7 @@ import pytest
 from crm.config import settings
 from crm.errors import BadRequest, NotAcceptable, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from crm.fields import contact_changes, minimal_edit
-from crm.http import body, negotiation, xml
+from crm.http import body, negotiation, render, xml
 from crm.http.xml import Nil
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, PageRequest, fingerprint, page_request, seal
 
@@ -165,6 +165,41 @@ def test_dumps_and_loads_round_trip() -> None:
         "project_ids": [],
         "custom_fields": [{"id": 1, "name": "License", "value": "ABC"}],
         "address": {"city": "Moscow", "floor": 3},
+    }
+
+
+def test_attributed_records_are_attributes_in_xml_and_plain_in_json() -> None:
+    values = [
+        xml.Attributed({"id": 1, "name": "License", "value": "abc"}, ("id", "name")),
+        xml.Attributed({"id": 3, "name": "Purchase date", "value": ""}, ("id", "name")),
+        xml.Attributed({"id": 4, "name": None, "flag": True, "value": "x"}, ("id", "name", "flag")),
+    ]
+    document = xml.dumps("contact", {"first_name": "Ada", "custom_fields": values})
+    assert (
+        '<custom_fields type="array">\n'
+        '    <custom_field id="1" name="License">\n      <value>abc</value>\n    </custom_field>\n'
+        '    <custom_field id="3" name="Purchase date">\n      <value></value>\n    </custom_field>\n'
+        '    <custom_field id="4" flag="true">\n      <value>x</value>\n    </custom_field>\n'
+        "  </custom_fields>"
+    ) in document
+    # read back, attributes are fields (as text) and <value> is one
+    root, value = xml.loads(document.encode(), 8)
+    assert (root, value["first_name"]) == ("contact", "Ada")
+    assert value["custom_fields"] == [
+        {"id": "1", "name": "License", "value": "abc"},
+        {"id": "3", "name": "Purchase date", "value": ""},
+        {"id": "4", "flag": "true", "value": "x"},
+    ]
+    # the Redmine CRM document's own spelling reads the same
+    redmine = (
+        b'<custom_fields type="array">'
+        b'<custom_field name="License" id="1"><value>abc</value></custom_field>'
+        b"</custom_fields>"
+    )
+    assert xml.loads(redmine, 8)[1] == [{"name": "License", "id": "1", "value": "abc"}]
+    # JSON sees plain objects
+    assert json.loads(render.one("json", "contact", {"custom_fields": values[:1]})) == {
+        "contact": {"custom_fields": [{"id": 1, "name": "License", "value": "abc"}]}
     }
 
 

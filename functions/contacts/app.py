@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aws_lambda_powertools.event_handler import Response
 
-from crm import contacts, history, notes
-from crm.errors import BadRequest
+from crm import contacts, history, notes, search
+from crm.errors import BadRequest, Unprocessable
 from crm.fields import minimal_edit
 from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
@@ -16,15 +18,26 @@ lambda_handler = app.lambda_handler
 CONTACT = openapi.CONTACT
 ONE = openapi.wrapped("contact", CONTACT)
 # Show accepts Redmine's include list; this system keeps no deals or tickets, so those are empty.
-INCLUDES = {"notes": None, "deals": [], "tickets": []}
-# Filters that arrive with search (issue 5); until then they are refused rather than ignored.
-FILTERS = ("search", "searchby", "tags", "project_id", "assigned_to_id", "updated_since", "is_company")
+INCLUDES = ("notes", "projects", "contacts", "deals", "tickets")
+SEARCH = (
+    openapi.query("search", "Words, each the start of a word of a name, company, job title, email or phone digits"),
+    openapi.query("searchby", "Find the search words in this field only (name, email and phone mean each of theirs)"),
+    openapi.query("tags", "Comma-separated: contacts with all of these tags"),
+    openapi.query("project_id", "Contacts in this project (an id or an identifier)"),
+    openapi.query("assigned_to_id", "Contacts assigned to this user", {"type": "integer", "minimum": 0}),
+    openapi.query("is_company", "Companies (true) or people (false)", {"type": "boolean"}),
+    openapi.query("updated_since", "Contacts changed at or after this time", {"type": "string", "format": "date-time"}),
+)
 HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "changes": {"type": "array"}}}
+
+
+def _view(request: Request, contact: contacts.Contact) -> dict:
+    return contacts.view(request.principal, contact.item, [notes.view(note) for note in contact.notes])
 
 
 def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
     location = f"/contacts/{int(contact.item.id)}" if status == 201 else None
-    view = contacts.contact_view(contact.item, [notes.view(note) for note in contact.notes])
+    view = _view(request, contact)
     return request.one("contact", view, status=status, version=contact.version, location=location)
 
 
@@ -36,11 +49,25 @@ def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Res
     returns=openapi.listing("contacts", CONTACT),
 )
 def list_contacts(request: Request) -> Response:
-    refused = [name for name in FILTERS if name in request.query]
-    if refused:
-        raise BadRequest(f"Filtering by {', '.join(refused)} is not available yet")
-    page = contacts.list_contacts(request.principal, request.page())
-    return request.many("contacts", "contact", page, [contacts.contact_view(item) for item in page.items])
+    _search_in_body(request)
+    query = search.parse(request.query)
+    if query is None:
+        page = contacts.list_contacts(request.principal, request.page())
+    else:
+        page = search.run(request.principal, query, request.page())
+    return request.many("contacts", "contact", page, contacts.views(request.principal, page.items))
+
+
+def _search_in_body(request: Request) -> None:
+    """The minimal JSON API sends its ``searchby`` and ``search`` as a JSON body on the GET."""
+    if not request.event.get("body"):
+        return
+    sent = request.body("contact")
+    unknown = sorted(set(sent) - set(search.FILTERS))
+    if unknown:
+        raise Unprocessable(f"Unknown search fields: {', '.join(unknown)}")
+    # Parameters in the URL win; the cursor is sealed to all of them.
+    request.query = {**{name: str(value) for name, value in sent.items() if value is not None}, **request.query}
 
 
 @app.operation("POST", "/contacts", summary="Create a contact", status=201, body=CONTACT, returns=ONE)
@@ -53,16 +80,27 @@ def create_contact(request: Request) -> Response:
     return _show(request, contacts.create(request.principal, body), status=201)
 
 
-@app.operation("GET", "/contacts/search", summary="Search contacts", query=(openapi.query("term", "Words to find"),))
+@app.operation(
+    "GET",
+    "/contacts/search",
+    summary="Search contacts: the same as GET /contacts?search=",
+    query=(openapi.query("term", "Words to find (the same as search)"), *SEARCH, *openapi.PAGING),
+    returns=openapi.listing("contacts", CONTACT),
+)
 def search_contacts(request: Request) -> Response:
-    raise BadRequest("Search is not available yet")
+    _search_in_body(request)
+    query = search.parse(request.query)
+    if query is None:
+        raise BadRequest("Give a search term: /contacts/search?term=...")
+    page = search.run(request.principal, query, request.page())
+    return request.many("contacts", "contact", page, contacts.views(request.principal, page.items))
 
 
 @app.operation(
     "GET",
     "/contacts/<contact_id>",
     summary="Show a contact with its newest 25 notes",
-    query=(openapi.query("include", "Comma-separated: notes, deals, tickets"),),
+    query=(openapi.query("include", f"Comma-separated: {', '.join(INCLUDES)}"),),
     returns=ONE,
 )
 def show_contact(request: Request, contact_id: str) -> Response:
@@ -71,8 +109,13 @@ def show_contact(request: Request, contact_id: str) -> Response:
     if unknown:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
     contact = contacts.get(request.principal, resource_id(contact_id, "Contact"))
-    view = contacts.contact_view(contact.item, [notes.view(note) for note in contact.notes])
-    view.update({name: INCLUDES[name] for name in wanted if INCLUDES[name] is not None})
+    view = _view(request, contact)
+    if "projects" in wanted:
+        view["projects"] = contacts.project_views(contact.item)
+    if "contacts" in wanted:
+        view["contacts"] = contacts.views(request.principal, search.company_members(request.principal, contact.item))
+    # This system keeps no deals or tickets: a client asking for them gets empty lists.
+    view.update({name: [] for name in ("deals", "tickets") if name in wanted})
     return request.one("contact", view, version=contact.version)
 
 
@@ -105,3 +148,38 @@ def delete_contact(request: Request, contact_id: str) -> Response:
 def contact_history(request: Request, contact_id: str) -> Response:
     page = contacts.history_of(request.principal, resource_id(contact_id, "Contact"), request.page())
     return request.many("history", "entry", page, [history.view(entry) for entry in page.items])
+
+
+@app.operation(
+    "POST",
+    "/contacts/<contact_id>/projects",
+    summary="Add a contact to a project (an id or an identifier such as support)",
+    status=201,
+    body=openapi.wrapped("project", {"type": "object", "properties": {"id": openapi.PATH_SCHEMAS["project_id"]}}),
+    returns=ONE,
+)
+def add_project(request: Request, contact_id: str) -> Response:
+    body = request.body("project")
+    project = body.get("id", body.get("project_id"))
+    unknown = sorted(set(body) - {"id", "project_id"})
+    if unknown:
+        raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
+    if project is None or project == "":
+        raise Unprocessable("Project id is required")
+    contact, added = contacts.add_project(request.principal, resource_id(contact_id, "Contact"), project)
+    view = _view(request, contact)
+    if not added:  # already in it: nothing changed
+        return request.one("contact", view, version=contact.version)
+    location = f"/contacts/{int(contact.item.id)}/projects/{quote(str(contact.item.project_ids[-1]), safe='')}"
+    return request.one("contact", view, status=201, version=contact.version, location=location)
+
+
+@app.operation(
+    "DELETE",
+    "/contacts/<contact_id>/projects/<project_id>",
+    summary="Take a contact out of a project",
+    status=204,
+)
+def remove_project(request: Request, contact_id: str, project_id: str) -> Response:
+    contacts.remove_project(request.principal, resource_id(contact_id, "Contact"), project_id)
+    return request.empty()

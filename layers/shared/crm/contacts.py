@@ -6,14 +6,15 @@ account's counters, so there is no change without history and no count that drif
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from crm import history, times
+from crm import custom_fields, history, index, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTACT_FIELDS, contact_changes, defaults
+from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, coerce, contact_changes, defaults
 from crm.http.xml import Nil
 from crm.numbers import whole
 from crm.observability import count, logger
@@ -140,6 +141,9 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
     body = dict(body)
     first_note = _first_note(body)
     fields = contact_changes(body)
+    # Every create is checked against the definitions: a required field needs a value.
+    defs = custom_fields.definitions(principal.account_id)
+    fields["custom_fields"] = custom_fields.check_values(defs, fields.get("custom_fields") or [], None)
     contact_id = next_id(principal.account_id, "contact")
     now = times.now()
     values = {**defaults(), **fields}
@@ -173,9 +177,11 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
         item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
+    item.search_terms = index.terms(item)
 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
+        index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         for note in notes:
             tx.save(note, condition=NoteItem.sk.does_not_exist())
@@ -204,7 +210,7 @@ def expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:
     """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
     read_version, read_count, now = int(item.version), int(item.history_count or 0), times.now()
-    was_private = bool(item.is_private)
+    was_private, old_owner, old_terms = bool(item.is_private), index.owner(item), dict(item.search_terms or {})
     actions = [
         getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
         for name, (_, new) in changes.items()
@@ -217,6 +223,8 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at, item.history_count = read_version + 1, now, read_count + 1
+    item.search_terms = index.terms(item)
+    actions.append(ContactItem.search_terms.set(item.search_terms))
     entry = history.entry(principal, item, "updated", changes, now)
     private_delta = int(bool(item.is_private)) - int(was_private)
 
@@ -226,6 +234,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         tx.update(item, actions=actions, condition=condition)
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         _count(tx, principal, int(item.user_id), 0, private_delta)
+        index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
 
     transact(stage)
 
@@ -238,12 +247,34 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
     so neither write is lost.
     """
     wanted_version = expected_version(body, if_match)
+    defs: dict[int, Any] | None = None  # read once, and only if the body sends values
+
+    def edit(current: dict[str, Any]) -> dict[str, Any]:
+        nonlocal defs
+        wanted = contact_changes(body, current)
+        if "custom_fields" in wanted:
+            defs = custom_fields.definitions(principal.account_id) if defs is None else defs
+            given, stored = wanted["custom_fields"], current["custom_fields"]
+            wanted["custom_fields"] = custom_fields.check_values(defs, given, stored)
+        return wanted
+
+    return change(principal, contact_id, edit, wanted_version)
+
+
+def change(
+    principal: Principal,
+    contact_id: int,
+    edit: Callable[[dict[str, Any]], dict[str, Any]],
+    wanted_version: int | None = None,
+) -> Contact:
+    """Apply ``edit(current fields) -> {field: new stored value}`` to the contact, re-reading and
+    re-applying it when another change got in first (see ``update``)."""
     for attempt in range(UPDATE_ATTEMPTS):
         item = load_visible(principal, contact_id)
         if wanted_version is not None and int(item.version) != wanted_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {wanted_version}")
         current = _current(item)
-        wanted = contact_changes(body, current)
+        wanted = edit(current)
         changes = {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
         if changes:
             try:
@@ -257,6 +288,41 @@ def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match
     raise Conflict("Contact is changing too often; retry")
 
 
+def _project_key(project: str) -> str:
+    return index.exact("p", project)
+
+
+def add_project(principal: Principal, contact_id: int, project: Any) -> tuple[Contact, bool]:
+    """Put the contact in ``project`` (an id or an identifier such as ``support``); True if it was not in it."""
+    errors: list[str] = []
+    wanted = coerce(FIELDS_BY_NAME["project_ids"], [project], errors)
+    if errors or not wanted:
+        raise Unprocessable("Project id must be a number or an identifier of at most 64 characters")
+    added = False
+
+    def edit(current: dict[str, Any]) -> dict[str, Any]:
+        nonlocal added
+        projects = list(current["project_ids"] or [])
+        added = _project_key(wanted[0]) not in {_project_key(p) for p in projects}
+        return contact_changes({"project_ids": [*projects, wanted[0]]}, current) if added else {}
+
+    return change(principal, contact_id, edit), added
+
+
+def remove_project(principal: Principal, contact_id: int, project: str) -> Contact:
+    """Take the contact out of ``project``; 404 if it is not in it."""
+    key = _project_key(project)
+
+    def edit(current: dict[str, Any]) -> dict[str, Any]:
+        projects = list(current["project_ids"] or [])
+        kept = [p for p in projects if _project_key(p) != key]
+        if len(kept) == len(projects):
+            raise NotFound(f"Contact is not in project {project}")
+        return contact_changes({"project_ids": kept}, current)
+
+    return change(principal, contact_id, edit)
+
+
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
     """Delete the contact and its counts in one transaction; the stream then removes what hangs off it."""
     item = load_visible(principal, contact_id)
@@ -267,6 +333,7 @@ def delete(principal: Principal, contact_id: int, expected_version: int | None =
     def stage(tx: Any) -> None:
         tx.delete(item, condition=ContactItem.version == read_version)
         _count(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
+        index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
 
     try:
         transact(stage)
@@ -295,10 +362,32 @@ def _typed(kind: str, value: Any) -> Any:
     return value
 
 
-def contact_view(item: Any, notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
     view = {field.name: _typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
+    view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
     ordered = dict(sorted(view.items()))
     if notes is not None:
         ordered["notes"] = notes
     return ordered
+
+
+def _definitions(principal: Principal, items: list[Any]) -> Mapping[int, Any]:
+    """The definitions that name the items' custom field values; read only if some item has one."""
+    return custom_fields.definitions(principal.account_id) if any(item.custom_fields for item in items) else {}
+
+
+def views(principal: Principal, items: list[Any]) -> list[dict[str, Any]]:
+    """What a list shows of each contact (no notes); at most one read of the definitions."""
+    defs = _definitions(principal, items)
+    return [_view(item, defs) for item in items]
+
+
+def view(principal: Principal, item: Any, notes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a contact shows, with the views of its newest notes."""
+    return _view(item, _definitions(principal, [item]), notes)
+
+
+def project_views(item: Any) -> list[dict[str, Any]]:
+    """Redmine CRM's ``projects`` of a contact: numeric ids as integers, identifiers as text."""
+    return [{"id": int(p) if p.isdigit() else p} for p in item.project_ids or ()]

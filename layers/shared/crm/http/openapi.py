@@ -59,6 +59,11 @@ BODY_ERROR_STATUSES = (
 )
 
 
+ID_SCHEMA = {"type": "integer", "minimum": 1}
+# Path parameters that are not our integer ids: a project is an id or an identifier such as "support".
+PATH_SCHEMAS = {"project_id": {"type": "string", "maxLength": 64}}
+
+
 def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "name": name,
@@ -96,7 +101,7 @@ def operation(
 ) -> tuple[dict[str, Any], dict[int, Any]]:
     """(operation fields for Powertools' openapi_extensions, responses for its ``responses``)."""
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID_SCHEMA)}
         for name in path_params
     ]
     doc: dict[str, Any] = {"parameters": [*params, FORMAT, *query_params]}

@@ -1,8 +1,13 @@
-"""Rails-style XML: dasherized names, ``type`` attributes, ``nil="true"``; parsed only by defusedxml."""
+"""Rails-style XML: dasherized names, ``type`` attributes, ``nil="true"``; parsed only by defusedxml.
+
+The one exception to dasherizing is ``custom_fields``/``custom_field``: the Redmine CRM document,
+whose clients read them, spells them with underscores.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -20,8 +25,33 @@ class Nil:
         self.xml_type = xml_type
 
 
+class Attributed(dict):
+    """A record some of whose keys XML renders as attributes of its element; JSON sees a plain object.
+
+    ``Attributed({"id": 1, "name": "License", "value": "abc"}, ("id", "name"))`` is, in a list
+    named ``custom_fields``, ``<custom_field id="1" name="License"><value>abc</value></custom_field>``
+    (the Redmine CRM document's shape). ``loads`` reads that back: attributes become fields, as
+    text. An attribute whose value is None is left out.
+    """
+
+    def __init__(self, fields: Mapping[str, Any], attributes: Iterable[str]) -> None:
+        super().__init__(fields)
+        self.attributes = tuple(attributes)
+
+
+def _attribute(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+VERBATIM = frozenset({"custom_fields", "custom_field"})
+
+
 def dasherize(name: str) -> str:
-    return name.replace("_", "-")
+    return name if name in VERBATIM else name.replace("_", "-")
 
 
 def underscore(tag: str) -> str:
@@ -58,6 +88,12 @@ def _fill(element: ET.Element, value: Any) -> None:
         child_name = singular(element.tag)
         for item in value:
             _fill(ET.SubElement(element, child_name), item)
+    elif isinstance(value, Attributed):
+        for key, item in value.items():
+            if key not in value.attributes:
+                _fill(ET.SubElement(element, dasherize(key)), item)
+            elif item is not None and not isinstance(item, Nil):
+                element.set(key, _attribute(item))
     elif isinstance(value, dict):
         for key, item in value.items():
             _fill(ET.SubElement(element, dasherize(key)), item)

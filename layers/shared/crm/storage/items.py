@@ -13,6 +13,8 @@ reach another account's data without naming it. Sort keys:
     C#<contact id:010>            a contact (contacts list in id order with one Query)
     D#<contact id:010>#N#<id:010> a note of the contact
     D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
+    X#<term>#<contact id:010>     a posting of the search index: the contact is found by the term
+                                  (crm.index)
 
 Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
 dependants is one Query away, and none of it is read when contacts are listed.
@@ -54,6 +56,10 @@ def note_sk(contact_id: int, note_id: int) -> str:
 
 def history_sk(contact_id: int, number: int) -> str:
     return f"{dependants_prefix(contact_id)}H#{number:0{ID_WIDTH}d}"
+
+
+def posting_sk(term: str, contact_id: int) -> str:
+    return f"X#{term}#{contact_id:0{ID_WIDTH}d}"
 
 
 class Item(Model):
@@ -128,8 +134,17 @@ ContactItem = type(
         # Internal: how many history entries and notes the contact has (totals for their lists).
         "history_count": NumberAttribute(default=0),
         "notes_count": NumberAttribute(default=0),
+        # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
+        "search_terms": JSONAttribute(null=True),
     },
 )
+
+
+class PostingItem(Item):
+    """The contact at the end of the sort key is found by the term in it (crm.index)."""
+
+    f = UnicodeAttribute(null=True)  # codes of the fields a word was found in
+    o = NumberAttribute(null=True)  # owner of a private contact
 
 
 class NoteItem(Item):
@@ -170,3 +185,15 @@ class CustomFieldItem(Item):
 
 def custom_field_sk(field_id: int) -> str:
     return f"CF#{field_id:0{ID_WIDTH}d}"
+
+
+class CustomFieldNameItem(Item):
+    """``CFNAME#<hash of the folded name>``: holds a custom field's name for it, so names stay unique."""
+
+    field_id = NumberAttribute()
+
+
+class CustomFieldCountItem(Item):
+    """``COUNT#custom_fields``: how many custom fields the account has (crm.custom_fields caps it)."""
+
+    custom_fields = NumberAttribute(default=0)

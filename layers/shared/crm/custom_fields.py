@@ -1,0 +1,496 @@
+"""Custom fields: the account's definitions, and the checking and showing of their values on contacts.
+
+A definition (``CF#<id>``) has a ``name`` unique in its account (case-insensitively), a
+``field_format`` fixed at creation (string, integer, date, boolean or list), the
+``possible_values`` of a list, and ``is_required``. An account has at most 100 of them.
+
+Every write is one transaction over the definition, the name it holds
+(``CFNAME#<sha256 of the folded name>``, put only if no other definition holds it) and the
+account's count (``COUNT#custom_fields``, added to only below the cap), so two writers can never
+take one name, pass the cap together, or lose one another's change.
+
+The values live on the contact, as ``custom_fields: [{"id": 1, "value": "abc"}]``, in these stored
+forms (whatever form they were sent in):
+
+    string   the text as sent (at most 255 characters)
+    integer  the whole number in decimal: " 007" -> "7", "-12" -> "-12"
+    date     YYYY-MM-DD
+    boolean  "1" or "0" (as Redmine stores them); true/false/1/0 are accepted
+    list     the possible value as the definition spells it (matched case-insensitively)
+
+A contact shows the values whose definition still exists (``views``). Deleting a definition does
+not touch contacts: its values stay stored but are never shown again (ids are never reused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from crm import times
+from crm.auth import Principal
+from crm.errors import Conflict, NotFound, Unprocessable
+from crm.fields import CONTROL, STRING_MAX, Field, validate
+from crm.http.xml import Attributed
+from crm.numbers import integer
+from crm.observability import count, logger
+from crm.paging import Page, PageRequest
+from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
+from crm.storage.items import (
+    CustomFieldCountItem,
+    CustomFieldItem,
+    CustomFieldNameItem,
+    account_pk,
+    custom_field_sk,
+)
+
+FORMATS = ("string", "integer", "date", "boolean", "list")
+MAX_FIELDS = 100  # per account
+MAX_VALUES = 100  # possible values of a list
+PREFIX = "CF#"
+COUNT_SK = "COUNT#custom_fields"
+# A write that met another writer re-reads and tries again (a stale If-Match is a 409 instead).
+ATTEMPTS = 10
+CONDITION_FAILED = "ConditionalCheckFailed"
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+BOOLEANS = {"true": "1", "1": "1", "false": "0", "0": "0"}
+
+# What crm.fields checks of a body. field_format and possible_values are checked here: the format
+# is one of FORMATS and fixed once set, and possible values may hold commas and run to 255
+# characters, unlike a contact's tags.
+FIELDS: tuple[Field, ...] = (
+    Field("id", "integer", writable=False),
+    Field("name"),
+    Field("is_required", "boolean", default=False),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
+)
+FIELDS_BY_NAME = {field.name: field for field in FIELDS}
+POSSIBLE_VALUES = "possible_values"
+KNOWN = {*FIELDS_BY_NAME, "field_format", POSSIBLE_VALUES}
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def folded(name: str) -> str:
+    """The form two names share when they differ only in case (Unicode caseless: Straße = STRASSE)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
+
+
+def _name_item(account_id: str, name: str, field_id: int) -> Any:
+    # Hashed: a name of 255 characters may take more than the 1,024 bytes a sort key can hold.
+    digest = hashlib.sha256(folded(name).encode()).hexdigest()
+    return CustomFieldNameItem(account_pk(account_id), f"CFNAME#{digest}", field_id=field_id)
+
+
+def _count_item(account_id: str) -> Any:
+    return CustomFieldCountItem(account_pk(account_id), COUNT_SK)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def definitions(account_id: str) -> dict[int, CustomFieldItem]:
+    """The account's definitions by id (one consistent Query), for checking and showing values."""
+    items = CustomFieldItem.query(account_pk(account_id), CustomFieldItem.sk.startswith(PREFIX), consistent_read=True)
+    return {int(item.id): item for item in items}
+
+
+def get(principal: Principal, field_id: int) -> CustomFieldItem:
+    try:
+        return CustomFieldItem.get(account_pk(principal.account_id), custom_field_sk(field_id), consistent_read=True)
+    except CustomFieldItem.DoesNotExist:
+        raise NotFound("Custom field not found") from None
+
+
+def _total(account_id: str) -> int:
+    try:
+        counter = CustomFieldCountItem.get(account_pk(account_id), COUNT_SK, consistent_read=True)
+    except CustomFieldCountItem.DoesNotExist:
+        return 0
+    return int(counter.custom_fields or 0)
+
+
+def listing(principal: Principal, page: PageRequest) -> Page:
+    """The definitions in id order; total_count is the account's count, kept with every write."""
+    pk = account_pk(principal.account_id)
+    total = _total(principal.account_id)
+    condition = CustomFieldItem.sk.startswith(PREFIX)
+    return query_page(CustomFieldItem, pk, condition, page, total, consistent_read=True)
+
+
+# --- checking a body -----------------------------------------------------------------------------
+
+
+def _possible_values(value: Any, errors: list[str]) -> list[str] | None:
+    """A list of distinct, non-blank texts: a JSON or XML array, Redmine's ``[{"value": ..}]``, or lines."""
+    if value is None:
+        return []
+    if isinstance(value, dict) and set(value) == {"possible_value"}:  # XML without type="array"
+        value = value["possible_value"]
+        value = value if isinstance(value, list) else [value]
+    if isinstance(value, str):  # one value a line, as a form's text area sends them
+        value = [line for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list):
+        errors.append("Possible values must be a list of text values")
+        return None
+    texts = []
+    for entry in value:
+        if isinstance(entry, dict) and "value" in entry:
+            entry = entry["value"]
+        if isinstance(entry, bool) or not isinstance(entry, (str, int)):
+            errors.append("Possible values must be a list of text values")
+            return None
+        texts.append(str(entry).strip())
+    if len(texts) > MAX_VALUES:
+        errors.append(f"Possible values take at most {MAX_VALUES} values")
+    elif any(not text for text in texts):
+        errors.append("Possible values cannot contain a blank value")
+    elif any(len(text) > STRING_MAX or CONTROL.search(text) for text in texts):
+        errors.append(f"Possible values are text of at most {STRING_MAX} characters")
+    else:
+        repeated = sorted({text for text in texts if texts.count(text) > 1})
+        if repeated:
+            errors.append(f"Possible values must be distinct: {', '.join(repeated)} repeated")
+        else:
+            return texts
+    return None
+
+
+def _current(item: Any) -> dict[str, Any]:
+    return {
+        "id": int(item.id),
+        "name": item.name,
+        "field_format": item.field_format,
+        "possible_values": list(item.possible_values or []),
+        "is_required": bool(item.is_required),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "version": int(item.version),
+    }
+
+
+def _format(body: Mapping[str, Any], current: Mapping[str, Any] | None, errors: list[str]) -> str | None:
+    """The format a body asks for (None: not sent, or refused); it is required on create, then fixed."""
+    raw = body.get("field_format")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if current is None or "field_format" in body:
+            errors.append("Field format cannot be blank")
+        return None
+    field_format = raw.strip().lower() if isinstance(raw, str) else None
+    if field_format not in FORMATS:
+        errors.append(f"Field format must be one of: {', '.join(FORMATS)}")
+        return None
+    if current is not None and field_format != current["field_format"]:
+        errors.append(
+            f"Field format cannot be changed from {current['field_format']}: "
+            "the values contacts hold were checked against it"
+        )
+        return None
+    return field_format
+
+
+def changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A definition's body as {field: stored value}; ``current`` is the stored one on an update.
+
+    Unknown fields, read-only ones sent with another value, a missing or unknown format, a
+    format change, and possible values missing on a list or given on anything else are a 422
+    naming each of them.
+    """
+    errors: list[str] = []
+    unknown = sorted(name for name in body if name not in KNOWN)
+    if unknown:
+        errors.append(f"Unknown fields: {', '.join(unknown)}")
+    plain = {name: value for name, value in body.items() if name in FIELDS_BY_NAME}
+    try:
+        wanted = validate(FIELDS, plain, current, "name")
+    except Unprocessable as exc:
+        errors += exc.messages
+        wanted = {}
+    if wanted.get("name"):
+        wanted["name"] = wanted["name"].strip()
+    field_format = _format(body, current, errors)
+    if field_format is not None:
+        wanted["field_format"] = field_format
+    # What the field will be; None when the body's format was refused (nothing to check against).
+    kept = current["field_format"] if current is not None and "field_format" not in body else None
+    effective = field_format or kept
+    if POSSIBLE_VALUES in body:
+        values = _possible_values(body[POSSIBLE_VALUES], errors)
+        if values is not None and effective == "list" and not values:
+            errors.append("Possible values cannot be empty for a list")
+        elif values and effective is not None and effective != "list":
+            errors.append("Possible values are only for list fields")
+        wanted[POSSIBLE_VALUES] = values or []
+    elif current is None and effective == "list":
+        errors.append("Possible values cannot be empty for a list")
+    if errors:
+        raise Unprocessable(*errors)
+    return wanted
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _refused(reasons: list[str | None], name: str, name_write: int | None, count_write: int | None) -> None:
+    """Turn a failed condition of the name or the count into its 422; others are the caller's."""
+    if name_write is not None and reasons[name_write] == CONDITION_FAILED:
+        raise Unprocessable(f"Name has already been taken ({name})")
+    if count_write is not None and reasons[count_write] == CONDITION_FAILED:
+        raise Unprocessable(f"An account has at most {MAX_FIELDS} custom fields")
+
+
+def _taken(account: str, name: str) -> bool:
+    held = _name_item(account, name, 0)
+    try:
+        CustomFieldNameItem.get(held.pk, held.sk, consistent_read=True)
+    except CustomFieldNameItem.DoesNotExist:
+        return False
+    return True
+
+
+def create(principal: Principal, body: dict[str, Any]) -> CustomFieldItem:
+    wanted = changes(body)
+    account = principal.account_id
+    # Checked first so that a refused create takes no id; the transaction holds them under races.
+    refusals = []
+    if _taken(account, wanted["name"]):
+        refusals.append(f"Name has already been taken ({wanted['name']})")
+    if _total(account) >= MAX_FIELDS:
+        refusals.append(f"An account has at most {MAX_FIELDS} custom fields")
+    if refusals:
+        raise Unprocessable(*refusals)
+    field_id = next_id(account, "custom_field")
+    now = times.now()
+    item = CustomFieldItem(
+        account_pk(account),
+        custom_field_sk(field_id),
+        id=field_id,
+        name=wanted["name"],
+        field_format=wanted["field_format"],
+        possible_values=wanted.get(POSSIBLE_VALUES) or None,
+        is_required=bool(wanted.get("is_required")),
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    below_cap = (CustomFieldCountItem.custom_fields < MAX_FIELDS) | CustomFieldCountItem.custom_fields.does_not_exist()
+
+    def stage(tx: Any) -> None:
+        # Staged in the order PynamoDB sends them (puts, then updates), which the reasons follow.
+        tx.save(item, condition=CustomFieldItem.sk.does_not_exist())
+        tx.save(_name_item(account, item.name, field_id), condition=CustomFieldNameItem.sk.does_not_exist())
+        tx.update(_count_item(account), actions=[CustomFieldCountItem.custom_fields.add(1)], condition=below_cap)
+
+    try:
+        transact(stage)
+    except ConditionFailed as exc:
+        _refused(exc.reasons, item.name, 1, 2)
+        raise
+    count("CustomFieldCreated")
+    logger.info("custom field created", extra={"custom_field_id": field_id})
+    return item
+
+
+def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
+    # Imported here: crm.contacts uses this module to check contacts' values.
+    from crm.contacts import expected_version
+
+    return expected_version(body, if_match)
+
+
+def _write_update(account: str, item: Any, read_version: int, old_name: str) -> None:
+    """Commit ``item`` as changed, on the version it was read at, moving its name's hold if renamed."""
+    field_id, renamed = int(item.id), folded(old_name) != folded(item.name)
+
+    def stage(tx: Any) -> None:
+        # Staged in the order PynamoDB sends them (deletes, puts, updates), which the reasons follow.
+        if renamed:
+            old = _name_item(account, old_name, field_id)
+            tx.delete(old, condition=CustomFieldNameItem.field_id == field_id)
+        tx.save(item, condition=CustomFieldItem.version == read_version)
+        if renamed:
+            new = _name_item(account, item.name, field_id)
+            tx.save(new, condition=CustomFieldNameItem.sk.does_not_exist())
+
+    try:
+        transact(stage)
+    except ConditionFailed as exc:
+        definition = 1 if renamed else 0
+        if exc.reasons[definition] != CONDITION_FAILED:  # the definition is as read: the new name is taken
+            _refused(exc.reasons, item.name, 2 if renamed else None, None)
+        raise
+
+
+def update(principal: Principal, field_id: int, body: dict[str, Any], if_match: int | None = None) -> CustomFieldItem:
+    """Change what ``body`` sends (PUT and PATCH alike); If-Match or ``version`` make it conditional.
+
+    Without a version, a concurrent change makes us re-read and re-apply, so neither is lost.
+    """
+    wanted_version = _expected_version(body, if_match)
+    for attempt in range(ATTEMPTS):
+        item = get(principal, field_id)
+        read_version = int(item.version)
+        if wanted_version is not None and read_version != wanted_version:
+            raise Conflict(f"Custom field is at version {read_version}, not {wanted_version}")
+        current = _current(item)
+        wanted = changes(body, current)
+        changed = {name: value for name, value in wanted.items() if current[name] != value}
+        if not changed:
+            return item
+        old_name = item.name
+        for name, value in changed.items():
+            setattr(item, name, (value or None) if name == POSSIBLE_VALUES else value)
+        item.updated_at, item.version = times.now(), read_version + 1
+        try:
+            _write_update(principal.account_id, item, read_version, old_name)
+        except ConditionFailed:
+            backoff(attempt)  # changed or deleted since we read it: read again
+            continue
+        count("CustomFieldUpdated")
+        logger.info("custom field updated", extra={"custom_field_id": field_id, "version": read_version + 1})
+        return item
+    raise Conflict("Custom field is changing too often; retry")
+
+
+def _write_delete(account: str, item: Any) -> None:
+    read_version, field_id = int(item.version), int(item.id)
+
+    def stage(tx: Any) -> None:
+        tx.delete(item, condition=CustomFieldItem.version == read_version)
+        name = _name_item(account, item.name, field_id)
+        tx.delete(name, condition=CustomFieldNameItem.field_id == field_id)
+        tx.update(_count_item(account), actions=[CustomFieldCountItem.custom_fields.add(-1)])
+
+    transact(stage)
+
+
+def delete(principal: Principal, field_id: int, if_match: int | None = None) -> None:
+    """Remove the definition, its name's hold and its count; contacts keep its values, no longer shown."""
+    for attempt in range(ATTEMPTS):
+        item = get(principal, field_id)
+        if if_match is not None and int(item.version) != if_match:
+            raise Conflict(f"Custom field is at version {int(item.version)}, not {if_match}")
+        try:
+            _write_delete(principal.account_id, item)
+        except ConditionFailed:
+            backoff(attempt)  # changed or deleted meanwhile: read again
+            continue
+        count("CustomFieldDeleted")
+        logger.info("custom field deleted", extra={"custom_field_id": field_id})
+        return
+    raise Conflict("Custom field is changing too often; retry")
+
+
+def view(item: Any) -> dict[str, Any]:
+    """Redmine's custom field: id, name, field_format, possible_values, is_required; then when, and version."""
+    return {
+        "id": int(item.id),
+        "name": item.name,
+        "field_format": item.field_format,
+        "possible_values": list(item.possible_values or []),
+        "is_required": bool(item.is_required),
+        "created_at": datetime.fromisoformat(item.created_at),
+        "updated_at": datetime.fromisoformat(item.updated_at),
+        "version": int(item.version),
+    }
+
+
+# --- values on contacts --------------------------------------------------------------------------
+
+
+def _stored_value(definition: Any, text: str, errors: list[str]) -> str | None:
+    """``text`` in the stored form of the definition's format; None (and a message) if it has none."""
+    name, kind = definition.name, definition.field_format
+    if kind == "integer":
+        number = integer(text)
+        if number is None:
+            errors.append(f"{name} must be a whole number")
+            return None
+        return str(number)
+    if kind == "date":
+        try:
+            if DATE.fullmatch(text.strip()):
+                return date.fromisoformat(text.strip()).isoformat()
+        except ValueError:
+            pass
+        errors.append(f"{name} is not a valid date (YYYY-MM-DD)")
+        return None
+    if kind == "boolean":
+        truth = BOOLEANS.get(text.strip().lower())
+        if truth is None:
+            errors.append(f"{name} must be true or false")
+        return truth
+    if kind == "list":
+        choices = list(definition.possible_values or [])
+        wanted = text.strip()
+        if wanted in choices:
+            return wanted
+        matches = [choice for choice in choices if folded(choice) == folded(wanted)]
+        if not matches:
+            errors.append(f"{name} is not one of its possible values")
+            return None
+        return matches[0]
+    if len(text) > STRING_MAX or CONTROL.search(text):  # string
+        errors.append(f"{name} must be text of at most {STRING_MAX} characters")
+        return None
+    return text
+
+
+def check_values(
+    defs: Mapping[int, Any], given: list[dict[str, Any]], current: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """A contact's custom field values after ``given`` is applied to ``current``, as stored.
+
+    ``given`` is the body's ``custom_fields`` as crm.fields coerced it (``[{"id", "name",
+    "value"}]``; ``name`` is ignored); ``current`` is what the contact stores (None on create).
+    Each value is merged by id onto ``current``; a null or blank value removes the field's value.
+    Values are checked against their definition's format and stored in its canonical form (see the
+    module's docstring). An unknown id and a required field left without a value are 422, with
+    every message at once. Returns ``[{"id": int, "value": str}]`` sorted by id; values of
+    definitions since deleted stay as they were stored. An entry of ``current`` may carry a ``name``
+    (ignored); one without a value counts as none.
+    """
+    merged = {int(e["id"]): str(e["value"]) for e in current or () if e.get("value") not in (None, "")}
+    errors: list[str] = []
+    for entry in given:
+        field_id, raw = int(entry["id"]), entry.get("value")
+        definition = defs.get(field_id)
+        if definition is None:
+            errors.append(f"Custom field {field_id} does not exist")
+            continue
+        text = raw if isinstance(raw, str) or raw is None else str(raw)
+        if text is None or not text.strip():
+            merged.pop(field_id, None)
+            continue
+        stored = _stored_value(definition, text, errors)
+        if stored is not None:
+            merged[field_id] = stored
+    for field_id in sorted(defs):
+        definition = defs[field_id]
+        if definition.is_required and not merged.get(field_id):
+            errors.append(f"{definition.name} cannot be blank")
+    if errors:
+        raise Unprocessable(*list(dict.fromkeys(errors)))
+    return [{"id": field_id, "value": merged[field_id]} for field_id in sorted(merged)]
+
+
+def views(defs: Mapping[int, Any], stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The values a contact shows: ``{"id", "name", "value"}`` for each whose definition exists.
+
+    Each is an ``Attributed`` record: a plain object in JSON, and in XML the Redmine CRM shape
+    ``<custom-field id="1" name="License"><value>abc</value></custom-field>``.
+    """
+    shown = []
+    for entry in sorted(stored or (), key=lambda e: int(e["id"])):
+        definition = defs.get(int(entry["id"]))
+        if definition is not None and entry.get("value") not in (None, ""):
+            record = {"id": int(entry["id"]), "name": definition.name, "value": entry["value"]}
+            shown.append(Attributed(record, ("id", "name")))
+    return shown
