@@ -11,7 +11,7 @@ SAM := $(VENV)/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 BUILD := .aws-sam
 
-.PHONY: install run test lint format template bench lock clean
+.PHONY: install run test lint format template bench bench-search lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ test: lint template $(DDB_LOCAL)/DynamoDBLocal.jar
 # Speed and cost as ratios over baselines measured in the same run (see docs/performance.md).
 bench: install $(DDB_LOCAL)/DynamoDBLocal.jar
 	$(BIN)/python bench/run.py
+
+# A search's read capacity at 2,000 and at 20,000 contacts (loads them; takes minutes).
+bench-search: install $(DDB_LOCAL)/DynamoDBLocal.jar
+	$(BIN)/python bench/search_scale.py
 
 # Regenerate the pinned requirements after changing requirements/*.in.
 lock: $(BIN)/uv
