@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ DDB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR") or DYNAMODB_LOCAL)
 GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, {TABLE_ID: "contacts-test"}, ""))
 
 from crm import keys as crm_keys  # noqa: E402
+from crm.errors import ApiError  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
 from crm.storage.items import Item  # noqa: E402
 
@@ -192,3 +195,19 @@ def keys(store: str) -> Keys:
 def api(keys: Keys) -> Client:
     """A client holding the writer's key (user 1 of account acme)."""
     return Client(keys.writer)
+
+
+def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(n)`` for n in range(count) on as many threads, released together; an API error
+    (a 409, a 422) is returned in place of the result."""
+    start = threading.Barrier(count)
+
+    def run(n: int) -> Any:
+        start.wait()
+        try:
+            return work(n)
+        except ApiError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))

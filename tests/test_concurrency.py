@@ -6,9 +6,6 @@ what is exercised is the storage's atomicity, not the test's scheduling.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from crm import contacts, notes
@@ -16,23 +13,9 @@ from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
 from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix
+from tests.conftest import all_at_once
 
 WRITER = Principal("race", 1, frozenset(granted_scopes("write")), "race.test")
-
-
-def _all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(n)`` for n in range(count) on as many threads, released together."""
-    start = threading.Barrier(count)
-
-    def run(n: int) -> Any:
-        start.wait()
-        try:
-            return work(n)
-        except Conflict as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _stored_ids() -> list[int]:
@@ -41,7 +24,7 @@ def _stored_ids() -> list[int]:
 
 
 def test_fifty_concurrent_creates_give_fifty_distinct_contacts(race_table: None) -> None:
-    created = _all_at_once(50, lambda n: contacts.create(WRITER, {"first_name": f"Racer {n}"}))
+    created = all_at_once(50, lambda n: contacts.create(WRITER, {"first_name": f"Racer {n}"}))
     ids = [int(contact.item.id) for contact in created]
     assert sorted(ids) == list(range(1, 51))
     assert sorted(_stored_ids()) == list(range(1, 51))
@@ -54,7 +37,7 @@ def test_concurrent_conditional_updates_have_one_winner_per_version(race_table: 
     contact_id = int(contacts.create(WRITER, {"first_name": "Contested"}).item.id)
     winners = []
     for version in (1, 2, 3):
-        results = _all_at_once(
+        results = all_at_once(
             20,
             lambda n, v=version: contacts.update(WRITER, contact_id, {"job_title": f"v{v} writer {n}"}, if_match=v),
         )
@@ -82,7 +65,7 @@ def test_concurrent_updates_without_a_version_all_land(race_table: None) -> None
     """No If-Match: writers that collide re-read and re-apply, so no change is lost."""
     contact_id = int(contacts.create(WRITER, {"first_name": "Shared"}).item.id)
     fields = ["title", "middle_name", "suffix", "company", "department"]
-    _all_at_once(len(fields), lambda n: contacts.update(WRITER, contact_id, {fields[n]: f"set by {n}"}))
+    all_at_once(len(fields), lambda n: contacts.update(WRITER, contact_id, {fields[n]: f"set by {n}"}))
     stored = contacts.get(WRITER, contact_id).item
     assert {name: getattr(stored, name) for name in fields} == {name: f"set by {n}" for n, name in enumerate(fields)}
     assert int(stored.version) == 1 + len(fields)
@@ -105,7 +88,7 @@ def _notes_of(contact_id: int) -> list[Any]:
 
 def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history(race_table: None) -> None:
     contact_id = int(contacts.create(WRITER, {"first_name": "Popular"}).item.id)
-    created = _all_at_once(20, lambda n: notes.create(WRITER, contact_id, {"body": f"note {n}"}))
+    created = all_at_once(20, lambda n: notes.create(WRITER, contact_id, {"body": f"note {n}"}))
     assert [r for r in created if isinstance(r, Exception)] == [], "a note create failed under contention"
     assert sorted(int(note.id) for note in created) == list(range(1, 21))
 
@@ -140,7 +123,7 @@ def test_note_creates_racing_a_conditional_contact_update_all_land(race_table: N
             return contacts.update(WRITER, contact_id, {"job_title": "Engineer"}, if_match=1)
         return notes.create(WRITER, contact_id, {"body": f"note {n}"})
 
-    results = _all_at_once(21, work)
+    results = all_at_once(21, work)
     assert [r for r in results if isinstance(r, Exception)] == []
     updated = results[0]
     assert int(updated.item.version) == 2

@@ -11,9 +11,6 @@ without a store; so are the concurrent writers, on DynamoDB Local.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +23,7 @@ from crm.fields import contact_changes
 from crm.http import render, xml
 from crm.paging import PageRequest
 from crm.storage.items import CustomFieldItem, Item, account_pk
-from tests.conftest import Client, Keys
+from tests.conftest import Client, Keys, all_at_once
 from tests.test_contacts_api import FORM, JSON_TYPE, XML_TYPE, errors, send, text_of, xml_errors
 
 FIELD_KEYS = [
@@ -984,25 +981,11 @@ def test_views_are_plain_objects_in_json_and_attributes_in_xml() -> None:
 ADMIN = Principal("race", 9, frozenset(granted_scopes("admin")), "race.admin")
 
 
-def _all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    start = threading.Barrier(count)
-
-    def run(n: int) -> Any:
-        start.wait()
-        try:
-            return work(n)
-        except ApiError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
 def test_concurrent_creates_of_one_name_have_one_winner(race_table: None) -> None:
     def create(n: int) -> Any:
         return custom_fields.create(ADMIN, {"name": "Tier" if n % 2 else "TIER", "field_format": "string"})
 
-    results = _all_at_once(20, create)
+    results = all_at_once(20, create)
     won = [r for r in results if not isinstance(r, ApiError)]
     lost = [r for r in results if isinstance(r, ApiError)]
     assert len(won) == 1
@@ -1013,7 +996,7 @@ def test_concurrent_creates_of_one_name_have_one_winner(race_table: None) -> Non
 
 def test_concurrent_creates_stop_at_the_cap(race_table: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(custom_fields, "MAX_FIELDS", 5)
-    results = _all_at_once(12, lambda n: custom_fields.create(ADMIN, {"name": f"F{n}", "field_format": "string"}))
+    results = all_at_once(12, lambda n: custom_fields.create(ADMIN, {"name": f"F{n}", "field_format": "string"}))
     assert sum(not isinstance(r, ApiError) for r in results) == 5
     assert [r.messages for r in results if isinstance(r, ApiError)] == [["An account has at most 5 custom fields"]] * 7
     assert len(custom_fields.definitions("race")) == 5
@@ -1023,7 +1006,7 @@ def test_concurrent_creates_stop_at_the_cap(race_table: None, monkeypatch: pytes
 def test_concurrent_renames_never_share_a_name(race_table: None) -> None:
     for n in range(6):
         custom_fields.create(ADMIN, {"name": f"F{n}", "field_format": "string"})
-    results = _all_at_once(6, lambda n: custom_fields.update(ADMIN, n + 1, {"name": "shared"}))
+    results = all_at_once(6, lambda n: custom_fields.update(ADMIN, n + 1, {"name": "shared"}))
     assert sum(not isinstance(r, ApiError) for r in results) == 1
     names = sorted(
         folded for folded in (custom_fields.folded(i.name) for i in custom_fields.definitions("race").values())
@@ -1035,7 +1018,7 @@ def test_concurrent_renames_never_share_a_name(race_table: None) -> None:
 def test_concurrent_changes_to_one_field_are_all_kept(race_table: None) -> None:
     field_id = int(custom_fields.create(ADMIN, {**LICENSE}).id)
     bodies = [{"is_required": True}, {"name": "Licence"}, {"possible_values": ["Gold", "Silver"]}]
-    results = _all_at_once(3, lambda n: custom_fields.update(ADMIN, field_id, bodies[n]))
+    results = all_at_once(3, lambda n: custom_fields.update(ADMIN, field_id, bodies[n]))
     assert not any(isinstance(r, ApiError) for r in results)
     item = custom_fields.get(ADMIN, field_id)
     assert (item.name, item.is_required, item.possible_values, int(item.version)) == (

@@ -1,4 +1,8 @@
-"""Search, filters, projects and companies as a client sees them, on moto and on DynamoDB Local."""
+"""Search, filters, projects and companies as a client sees them, on moto and on DynamoDB Local.
+
+Every test runs under both of the search's ways to combine terms (``plan``): reading every term's
+postings to its end, and checking the contacts of the first term read to its end on their items.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from crm import search as crm_search
 from crm import times
 from crm.storage.items import Item, account_pk
 from tests.conftest import Client, Keys, Reply
@@ -29,6 +34,17 @@ def search(client: Client, text: str | None = None, **query: Any) -> list[int]:
 def postings(account: str = "acme") -> list[str]:
     """Sort keys of the account's search index."""
     return [item.sk for item in Item.query(account_pk(account), Item.sk.startswith("X#"), consistent_read=True)]
+
+
+@pytest.fixture(autouse=True, params=["intersect", "check"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``check``: terms are read one posting at a time, and once one is read to its end its contacts
+    are checked on their items, however many (the way a narrow term beside a broad one is served)."""
+    if request.param == "check":
+        monkeypatch.setattr(crm_search, "FIRST_CHUNK", 1)
+        monkeypatch.setattr(crm_search, "GROWTH", 1)
+        monkeypatch.setattr(crm_search, "POSTINGS_PER_GET", 0)
+    return request.param
 
 
 @pytest.fixture
@@ -133,6 +149,7 @@ def test_other_users_private_contacts_are_not_found(api: Client, keys: Keys) -> 
     public = api.create(first_name="Quentina")["id"]
     assert search(api, "quentin") == [mine, public]
     assert search(Client(keys.colleague), "quentin") == [public]
+    assert search(Client(keys.colleague), "quentin", is_company="false") == [public]
     assert Client(keys.colleague).get("/contacts", query={"search": "quentin"}).json()["total_count"] == 1
     assert search(Client(keys.admin), "quentin") == [mine, public]
     assert search(Client(keys.stranger), "quentin") == []
@@ -146,6 +163,9 @@ def test_searchby_looks_in_one_field(api: Client, people: dict[str, int]) -> Non
     assert search(api, "example", searchby="email") == [people["obrien"]]
     assert search(api, "example", searchby="name") == []
     assert search(api, "Acme Corp", searchby="company") == [people["jose"]]
+    assert search(api, "acme", searchby="company", is_company="false") == [people["jose"]]
+    assert search(api, "acme", searchby="first_name", tags="customer") == [people["acme"]]
+    assert search(api, "acme", searchby="company", tags="customer") == []
     reply = api.get("/contacts", query={"searchby": "background", "search": "x"})
     assert reply.status == 422
     assert "searchby" in reply.json()["errors"][0]

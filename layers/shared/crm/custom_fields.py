@@ -390,16 +390,8 @@ def delete(principal: Principal, field_id: int, if_match: int | None = None) -> 
 
 def view(item: Any) -> dict[str, Any]:
     """Redmine's custom field: id, name, field_format, possible_values, is_required; then when, and version."""
-    return {
-        "id": int(item.id),
-        "name": item.name,
-        "field_format": item.field_format,
-        "possible_values": list(item.possible_values or []),
-        "is_required": bool(item.is_required),
-        "created_at": datetime.fromisoformat(item.created_at),
-        "updated_at": datetime.fromisoformat(item.updated_at),
-        "version": int(item.version),
-    }
+    times_of = {name: datetime.fromisoformat(getattr(item, name)) for name in ("created_at", "updated_at")}
+    return {**_current(item), **times_of}
 
 
 # --- values on contacts --------------------------------------------------------------------------

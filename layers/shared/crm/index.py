@@ -2,8 +2,8 @@
 
 DynamoDB has no full-text search, so every contact writes one small *posting* item per term,
 ``X#<term>#<contact id:010>``, in the same transaction as the contact itself. A query then reads
-only the postings of its terms (``crm.search``): its cost follows the number of contacts that
-match, never the number the account holds. Terms:
+only postings of its terms (``crm.search``): its cost follows the number of contacts its
+narrowest term matches, never the number the account holds. Terms:
 
     w:<word>      a word of a searched field, folded (lower case, no accents, no punctuation);
                   its posting's ``f`` lists the fields it came from, so ``searchby`` needs no

@@ -1,10 +1,12 @@
-"""Search and filters over the index of crm.index: read the postings of each term, intersect, page.
+"""Search and filters over the index of crm.index: read the postings of the terms, intersect, page.
 
-A query reads, for each of its terms, the postings of the contacts that term matches (a prefix
-range for a search word, one key range for a filter) and nothing else: no Scan, no filter over the
-account. Contacts match when every term does; they come in id order, so a cursor (the last id
-of its page) walks them without repeats or gaps while contacts are added, and ``total_count`` is
-the exact number of matches. Then only the page's contacts are read.
+A query reads the postings of the contacts its terms match (a prefix range for a search word,
+one key range for a filter) and nothing else: no Scan, no filter over the account. A narrow
+term beside a broad one is read to its end first, and its few contacts are checked on their own
+items rather than reading the broad term's postings (``matching``). Contacts match when every
+term does; they come in id order, so a cursor (the last id of its page) walks them without
+repeats or gaps while contacts are added, and ``total_count`` is the exact number of matches.
+Then only the page's contacts are read.
 """
 
 from __future__ import annotations
@@ -93,31 +95,51 @@ def parse(params: Mapping[str, str]) -> Query | None:
 
 # --- reading the postings ------------------------------------------------------------------------
 
-
-def _postings(pk: str, condition: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every posting in a key range (one Query, followed over its pages), consistently read so that
-    a client syncing with updated_since never misses a change it was just told about."""
-    expression, values = condition
-    table = Item._get_connection()
-    found: list[dict[str, Any]] = []
-    start = None
-    while True:
-        page = table.connection.client.query(
-            TableName=Item.Meta.table_name,
-            KeyConditionExpression=f"pk = :pk AND {expression}",
-            ExpressionAttributeValues={":pk": {"S": pk}, **values},
-            ConsistentRead=True,
-            ReturnConsumedCapacity="TOTAL",
-            **({"ExclusiveStartKey": start} if start else {}),
-        )
-        found.extend(page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return found
+# A contact read by key costs one unit (it is under 4 KB); a unit of a Query reads about 150
+# postings of some 26 bytes. Checking a candidate on its contact item is the dearer read.
+POSTINGS_PER_GET = 150
+FIRST_CHUNK = 200  # postings read of each term in the first round
+GROWTH = 2  # each round reads this many times the last
 
 
-def _prefix(prefix: str) -> tuple[str, dict[str, Any]]:
-    return "begins_with(sk, :p)", {":p": {"S": prefix}}
+@dataclass
+class _Range:
+    """The postings of one term: a key range read a chunk at a time, and the contacts seen so far."""
+
+    expression: str
+    values: dict[str, Any]
+    fields: frozenset[str] | None = None  # a word's: the fields it must be found in
+    start: dict[str, Any] | None = None
+    read: int = 0
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.ids: set[int] = set()
+
+    def read_more(self, principal: Principal, limit: int | None) -> None:
+        """Read up to ``limit`` more postings (all of them for None), strongly consistently, so that a
+        client syncing with updated_since never misses a change it was just told about."""
+        table = Item._get_connection().connection.client
+        while not self.done:
+            page = table.query(
+                TableName=Item.Meta.table_name,
+                KeyConditionExpression=f"pk = :pk AND {self.expression}",
+                ExpressionAttributeValues={":pk": {"S": account_pk(principal.account_id)}, **self.values},
+                ConsistentRead=True,
+                ReturnConsumedCapacity="TOTAL",
+                **({"Limit": limit} if limit else {}),
+                **({"ExclusiveStartKey": self.start} if self.start else {}),
+            )
+            self.ids |= _matches(principal, page["Items"], self.fields)
+            self.read += len(page["Items"])
+            self.start = page.get("LastEvaluatedKey")
+            self.done = self.start is None
+            if limit:
+                return
+
+
+def _prefix(prefix: str, fields: frozenset[str] | None = None) -> _Range:
+    return _Range("begins_with(sk, :p)", {":p": {"S": prefix}}, fields)
 
 
 def _matches(principal: Principal, postings: list[dict[str, Any]], fields: frozenset[str] | None) -> set[int]:
@@ -133,29 +155,71 @@ def _matches(principal: Principal, postings: list[dict[str, Any]], fields: froze
     return found
 
 
-def matching_ids(principal: Principal, query: Query) -> list[int]:
-    """Ids of the contacts that match every term of ``query``, in id order."""
-    pk = account_pk(principal.account_id)
-    ranges: list[tuple[tuple[str, dict[str, Any]], frozenset[str] | None]] = []
-    # Exact terms first: usually the narrowest, and an empty one ends the query before any word.
-    ranges += [(_prefix(posting_sk(term, 0)[:-10]), None) for term in query.exact]
+def _may_see(principal: Principal, item: Any) -> bool:
+    return principal.is_admin or index.owner(item) in (None, principal.user_id)
+
+
+def _ranges(query: Query) -> list[_Range]:
+    ranges = [_prefix(posting_sk(term, 0)[:-10]) for term in query.exact]
     if query.since is not None:
         low, high = posting_sk(f"u:{query.since}", 0)[:-10], "X#u;"  # ";" sorts right after ":"
-        ranges.append((("sk BETWEEN :low AND :high", {":low": {"S": low}, ":high": {"S": high}}), None))
-    ranges += [(_prefix(f"X#w:{word}"), query.fields) for word in query.words]
-    if query.empty:
-        return []
-    result: set[int] | None = None
-    for condition, fields in ranges:
-        found = _matches(principal, _postings(pk, condition), fields)
-        result = found if result is None else result & found
-        if not result:
-            return []
-    return sorted(result or ())
+        ranges.append(_Range("sk BETWEEN :low AND :high", {":low": {"S": low}, ":high": {"S": high}}))
+    return ranges + [_prefix(f"X#w:{word}", query.fields) for word in query.words]
+
+
+def indexed_under(item: Any, query: Query) -> bool:
+    """Whether the contact, as its item stands, matches every term of ``query`` (by its ``search_terms``)."""
+    terms = item.search_terms or {}
+    for word in query.words:
+        prefix = f"w:{word}"
+        if not any(t.startswith(prefix) and (query.fields is None or query.fields & set(c)) for t, c in terms.items()):
+            return False
+    if any(term not in terms for term in query.exact):
+        return False
+    return query.since is None or any(t.startswith("u:") and t >= f"u:{query.since}" for t in terms)
+
+
+@dataclass
+class Matches:
+    ids: list[int]  # in id order
+    items: dict[int, Any] | None = None  # the contacts, when checking them was how they were found
+
+
+def matching(principal: Principal, query: Query, shown: int = 0) -> Matches:
+    """The contacts that match every term of ``query``, reading as little as the terms allow.
+
+    Every term's postings are read a chunk at a time, side by side, until one term has none left.
+    Its contacts are then the candidates: if they are few beside what the open terms have already
+    shown (a contact read by key costs what ~150 postings do; the first ``shown`` are read for the
+    page anyway), they are read and checked against the other terms on their own item (its
+    ``search_terms``); else the terms read on, each round ``GROWTH`` times the last. A query
+    costs about what its narrowest term matches, however broad the others.
+    """
+    ranges = [] if query.empty else _ranges(query)
+    if not ranges:
+        return Matches([])
+    chunk: int | None = None if len(ranges) == 1 else FIRST_CHUNK
+    while True:
+        for postings in ranges:
+            if not postings.done:
+                postings.read_more(principal, chunk)
+        finished = [r for r in ranges if r.done]
+        if not finished:
+            chunk = GROWTH * (chunk or FIRST_CHUNK)
+            continue
+        candidates = set.intersection(*(r.ids for r in finished))
+        still_open = [r for r in ranges if not r.done]
+        if not candidates or not still_open:
+            return Matches(sorted(candidates))
+        if (len(candidates) - shown) * POSTINGS_PER_GET <= min(r.read for r in still_open):
+            items = contacts(principal, sorted(candidates))
+            kept = {int(i.id): i for i in items if indexed_under(i, query) and _may_see(principal, i)}
+            return Matches(sorted(kept), kept)
+        chunk = GROWTH * (chunk or FIRST_CHUNK)
 
 
 def contacts(principal: Principal, ids: list[int]) -> list[Any]:
-    """The contacts of ``ids`` in that order (one BatchGet); any deleted meanwhile are left out."""
+    """The contacts of ``ids`` in that order (BatchGet); any deleted meanwhile are left out."""
     if not ids:
         return []
     pk = account_pk(principal.account_id)
@@ -166,7 +230,8 @@ def contacts(principal: Principal, ids: list[int]) -> list[Any]:
 
 def run(principal: Principal, query: Query, page: PageRequest) -> Page:
     """A page of the contacts matching ``query``, in id order."""
-    ids = matching_ids(principal, query)
+    found = matching(principal, query, shown=page.limit)
+    ids = found.ids
     if page.after is not None:
         after = int(page.after.rsplit("#", 1)[1])
         remaining = [i for i in ids if i > after]
@@ -177,7 +242,7 @@ def run(principal: Principal, query: Query, page: PageRequest) -> Page:
     next_cursor = None
     if len(remaining) > page.limit:
         next_cursor = seal(page.fingerprint, position + len(chosen), contact_sk(chosen[-1]))
-    items = contacts(principal, chosen)
+    items = [found.items[i] for i in chosen] if found.items is not None else contacts(principal, chosen)
     return Page(items=items, offset=position, limit=page.limit, total_count=len(ids), next_cursor=next_cursor)
 
 
@@ -192,6 +257,6 @@ def company_members(principal: Principal, company: Any) -> list[Any]:
     names = {name for name in (company.first_name, company.company) if (name or "").strip()}
     ids: set[int] = set()
     for name in names:
-        ids.update(matching_ids(principal, Query(exact=(index.exact("k", name),))))
+        ids.update(matching(principal, Query(exact=(index.exact("k", name),))).ids)
     ids.discard(int(company.id))
     return contacts(principal, sorted(ids)[:MEMBERS_SHOWN])
