@@ -46,11 +46,12 @@ CLEANED = "Cleaned"
 # If-Match "1", as created), listed, and field 3 deleted; then contacts 2 to 4 are
 # created beside the seeded contact 1, which is read and changed; notes 2 to 4 are added to it beside
 # its seeded note 1 (note ids are the account's), note 1 is read, changed (the PUT on If-Match "1",
-# its version as seeded), listed with the others and deleted; then contact 1's history (which has
-# the notes' changes too) and the contacts are listed; contact 1 joins projects support, 2 and
+# its version as seeded), listed with the others and deleted; calls 1 to 3 are made about contact 1, read,
+# changed (call 1's PUT on If-Match "1"), completed, listed and call 3 deleted; then contact 1's history (which
+# has the notes' and calls' changes too) and the contacts are listed; contact 1 joins projects support, 2 and
 # sales, is found by a filtered list and a search, shown with its projects, and leaves project 2;
 # then it is deleted, and the stream's record of that removal has the cleanup function delete its
-# notes and history.
+# notes, calls and history.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -86,6 +87,20 @@ EXPECTED: dict[str, int | str] = {
     "notes/list-json.json": 200,
     "notes/list-xml.json": 200,
     "notes/delete.json": 204,
+    "calls/create.json": 201,
+    "calls/create-json.json": 201,
+    "calls/create-xml.json": 201,
+    "calls/show.json": 200,
+    "calls/show-xml.json": 200,
+    "calls/update-put.json": 200,
+    "calls/update-patch.json": 200,
+    "calls/complete.json": 200,
+    "calls/complete-json.json": 200,
+    "calls/complete-xml.json": 200,
+    "calls/list.json": 200,
+    "calls/list-json.json": 200,
+    "calls/list-xml.json": 200,
+    "calls/delete.json": 204,
     "contacts/history.json": 200,
     "contacts/history-json.json": 200,
     "contacts/history-xml.json": 200,
@@ -305,11 +320,12 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     else:
         assert headers["content-type"].startswith("application/json"), headers
         json.loads(body)
-    if expected in (200, 201) and event["resource"].endswith(("{note_id}", "{custom_field_id}")):
-        assert re.fullmatch(r'"\d+"', headers["etag"]), headers  # a note's or custom field's version is its ETag
+    if expected in (200, 201) and event["resource"].endswith(("{note_id}", "{custom_field_id}", "{call_id}")):
+        # A note's, custom field's or call's version is its ETag.
+        assert re.fullmatch(r'"\d+"', headers["etag"]), headers
     if expected == 201:
         # Location keeps the stage and the format suffix the client used: the collection it was
-        # posted to (/contacts, /contacts/1/notes, /custom_fields), then the new id. A contact's new
+        # posted to (/contacts, /contacts/1/notes, /custom_fields, /calls), then the new id. A contact's new
         # project membership is named by the project's id or identifier, and answers the contact.
         suffix = ".xml" if event["path"].endswith(".xml") else ".json" if event["path"].endswith(".json") else ""
         collection = event["path"].removesuffix(suffix)
@@ -337,7 +353,7 @@ def test_every_route_has_an_event() -> None:
     api_events = [load(name) for name in event_names() if not is_authorizer(name) and not is_stream(name)]
     sent = {(event["resource"], event["httpMethod"]) for event in api_events}
     with_events = {function_of(name) for name in event_names()}
-    assert {"ContactsFunction", "NotesFunction", "CustomFieldsFunction", "DocsFunction"} <= with_events
+    assert {"ContactsFunction", "NotesFunction", "CustomFieldsFunction", "CallsFunction", "DocsFunction"} <= with_events
     missing = [
         f"{route.method} {route.path} ({route.function})"
         for route in GATEWAY.template.routes

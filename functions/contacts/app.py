@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import contacts, history, notes, search
+from crm import activities, contacts, history, notes, search
+from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import minimal_edit
 from crm.http import openapi
@@ -18,7 +19,8 @@ lambda_handler = app.lambda_handler
 CONTACT = openapi.CONTACT
 ONE = openapi.wrapped("contact", CONTACT)
 # Show accepts Redmine's include list; this system keeps no deals or tickets, so those are empty.
-INCLUDES = ("notes", "projects", "contacts", "deals", "tickets")
+INCLUDES = ("notes", "calls", "projects", "contacts", "deals", "tickets")
+INCLUDED = 25  # of the calls (...) a contact shows
 SEARCH = (
     openapi.query("search", "Words, each the start of a word of a name, company, job title, email or phone digits"),
     openapi.query("searchby", "Find the search words in this field only (name, email and phone mean each of theirs)"),
@@ -110,6 +112,9 @@ def show_contact(request: Request, contact_id: str) -> Response:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
     contact = contacts.get(request.principal, resource_id(contact_id, "Contact"))
     view = _view(request, contact)
+    if "calls" in wanted:
+        made = activities.of_contact(request.principal, CALL, int(contact.item.id), INCLUDED)
+        view["calls"] = [activities.view(CALL, call) for call in made]
     if "projects" in wanted:
         view["projects"] = contacts.project_views(contact.item)
     if "contacts" in wanted:

@@ -1,4 +1,5 @@
-"""What goes when a contact goes: everything under ``D#<contact>#`` (its notes and history).
+"""What goes when a contact goes: everything under ``D#<contact>#`` (its notes, history, and its copies
+of its calls), and the other copies those name in ``refs`` (crm.activities).
 
 The contact itself is deleted first, in its own transaction, so nothing half-deleted is ever
 visible; its removal reaches the cleanup function through the table's stream, which deletes
@@ -38,6 +39,12 @@ def _write_all(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
     raise RuntimeError(f"{len(requests)} deletes still unprocessed after {ATTEMPTS} attempts")
 
 
+def _keys(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item's key, after the keys of the copies it names (so none is left if this one goes)."""
+    others = [{"pk": item["pk"], "sk": {"S": ref["S"]}} for ref in item.get("refs", {}).get("L", [])]
+    return [*others, {"pk": item["pk"], "sk": item["sk"]}]
+
+
 def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], float] = lambda: 900.0) -> int:
     """Delete the contact's dependants; returns how many. Stops (raising) when time runs short."""
     client, table = Item._get_connection().connection.client, Item.Meta.table_name
@@ -48,14 +55,15 @@ def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], 
             ":pk": {"S": account_pk(account_id)},
             ":prefix": {"S": dependants_prefix(contact_id)},
         },
-        "ProjectionExpression": "pk, sk",
+        "ProjectionExpression": "pk, sk, #refs",
+        "ExpressionAttributeNames": {"#refs": "refs"},
         "ConsistentRead": True,
         "Limit": PAGE,
     }
     deleted = 0
     while True:
         page = client.query(**query)
-        keys = [{"DeleteRequest": {"Key": item}} for item in page["Items"]]
+        keys = [{"DeleteRequest": {"Key": key}} for item in page["Items"] for key in _keys(item)]
         for start in range(0, len(keys), BATCH):
             if time_left() < 5:
                 raise TimeoutError(f"cleanup of contact {contact_id} paused after {deleted} items; it will be retried")

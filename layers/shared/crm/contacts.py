@@ -21,6 +21,7 @@ from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
 from crm.storage.items import (
+    ActivityCountItem,
     ContactItem,
     CountItem,
     HistoryItem,
@@ -32,6 +33,7 @@ from crm.storage.items import (
 )
 
 NOTES_ON_SHOW = 25
+ACTIVITY_STATES = ("o", "c", "a")  # the states ActivityCountItem counts (crm.activities)
 # Writers that collide (with another update, or a note's change) re-read and retry, with jittered
 # backoff; each round lets one through, so a burst of N changes to one contact needs N rounds.
 UPDATE_ATTEMPTS = 25
@@ -57,6 +59,15 @@ def _counts_sk(user_id: int | None = None) -> str:
 
 def _visible(principal: Principal, item: Any) -> bool:
     return not item.is_private or principal.is_admin or int(item.user_id) == principal.user_id
+
+
+def visible_ids(principal: Principal, contact_ids: set[int]) -> set[int]:
+    """Which of these contacts this key may see (one consistent BatchGet; admins see them all)."""
+    if principal.is_admin or not contact_ids:
+        return set(contact_ids)
+    pk = account_pk(principal.account_id)
+    found = ContactItem.batch_get([(pk, contact_sk(i)) for i in sorted(contact_ids)], consistent_read=True)
+    return {int(item.id) for item in found if _visible(principal, item)}
 
 
 def load_visible(principal: Principal, contact_id: int) -> Any:
@@ -227,6 +238,8 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     actions.append(ContactItem.search_terms.set(item.search_terms))
     entry = history.entry(principal, item, "updated", changes, now)
     private_delta = int(bool(item.is_private)) - int(was_private)
+    # Its calls (...) move between the account's counts of private contacts' and everyone's.
+    counts = _activity_counts(principal, int(item.id)) if private_delta else []
 
     def stage(tx: Any) -> None:
         # A note written meanwhile moves history_count but not the version: retried, not a 409.
@@ -235,6 +248,8 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         _count(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
+        owner = int(item.user_id)
+        _stage_activity_counts(tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False)
 
     transact(stage)
 
@@ -323,31 +338,69 @@ def remove_project(principal: Principal, contact_id: int, project: str) -> Conta
     return change(principal, contact_id, edit)
 
 
+def _activity_counts(principal: Principal, contact_id: int) -> list[Any]:
+    """The contact's counts of its calls (messages, ...), each naming the account's count it is part of."""
+    prefix = f"{dependants_prefix(contact_id)}COUNT#"
+    pk = account_pk(principal.account_id)
+    return list(ActivityCountItem.query(pk, ActivityCountItem.sk.startswith(prefix), consistent_read=True))
+
+
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
-    """Delete the contact and its counts in one transaction; the stream then removes what hangs off it."""
-    item = load_visible(principal, contact_id)
-    if expected_version is not None and int(item.version) != expected_version:
-        raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
-    read_version = int(item.version)
+    """Delete the contact and its counts in one transaction; the stream then removes what hangs off it.
+
+    The account's counts of calls (...) lose the contact's in the same transaction, which holds only
+    if nothing was added to the contact meanwhile (its history number): if something was, read again.
+    """
+    for attempt in range(UPDATE_ATTEMPTS):
+        item = load_visible(principal, contact_id)
+        if expected_version is not None and int(item.version) != expected_version:
+            raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
+        try:
+            _write_delete(principal, item, _activity_counts(principal, contact_id))
+        except ConditionFailed:
+            backoff(attempt)  # changed since we read it: a new version is a 409 if one was asked for
+            continue
+        count("ContactDeleted")
+        logger.info("contact deleted", extra={"contact_id": contact_id})
+        return  # its notes, calls and history go next, through the table's stream (crm.cascade)
+    raise Conflict("Contact is changing too often; retry")
+
+
+def _stage_activity_counts(tx: Any, pk: str, counts: list[Any], owner: int | None, sign: int, everyone: bool) -> None:
+    """Move the account's counts of calls (...) by the contact's own counts, times ``sign``: its
+    counts of everyone's if ``everyone`` (the contact goes), and of private contacts', and its
+    owner's, if ``owner`` is set (the contact is, or becomes, or stops being, private)."""
+    for counted in counts:
+        moves = {state: sign * int(getattr(counted, state)) for state in ACTIVITY_STATES if getattr(counted, state)}
+        if not counted.account_count or not moves:
+            continue
+        actions = [getattr(ActivityCountItem, state).add(n) for state, n in moves.items()] if everyone else []
+        if owner is not None:
+            actions += [getattr(ActivityCountItem, f"p{state}").add(n) for state, n in moves.items()]
+            owners = [getattr(ActivityCountItem, state).add(n) for state, n in moves.items()]
+            tx.update(ActivityCountItem(pk, f"{counted.account_count}#U{owner}"), actions=owners)
+        if actions:
+            tx.update(ActivityCountItem(pk, counted.account_count), actions=actions)
+
+
+def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
+    read_version, read_count, contact_id = int(item.version), int(item.history_count or 0), int(item.id)
+    pk = account_pk(principal.account_id)
 
     def stage(tx: Any) -> None:
-        tx.delete(item, condition=ContactItem.version == read_version)
+        tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
         _count(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
+        owner = int(item.user_id) if item.is_private else None
+        _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
 
-    try:
-        transact(stage)
-    except ConditionFailed:
-        raise Conflict("Contact was changed by someone else; reload it and try again") from None
-    count("ContactDeleted")
-    logger.info("contact deleted", extra={"contact_id": contact_id})
-    # Its notes and history go next, through the table's stream (crm.cascade).
+    transact(stage)
 
 
 # --- representation ----------------------------------------------------------------------
 
 
-def _typed(kind: str, value: Any) -> Any:
+def typed(kind: str, value: Any) -> Any:
     """Stored value -> the value a representation shows (dates as dates, typed nils for XML)."""
     if value is None:
         return Nil(XML_TYPES.get(kind)) if kind not in ("tags", "ids", "records") else []
@@ -364,7 +417,7 @@ def _typed(kind: str, value: Any) -> Any:
 
 def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
-    view = {field.name: _typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
+    view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
     view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
     ordered = dict(sorted(view.items()))
     if notes is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm import times
-from crm.errors import Unprocessable
+from crm.errors import BadRequest, Unprocessable
 from crm.numbers import integer
 
 STRING_MAX = 255
@@ -207,6 +207,15 @@ def coerce(field: Field, value: Any, errors: list[str]) -> Any:
     return COERCE[field.kind](field, value, errors)
 
 
+def query_value(params: Mapping[str, str], name: str, field: Field) -> Any:
+    """A query parameter as ``field`` stores it; 400 (a parameter, not a body) if it is not one."""
+    errors: list[str] = []
+    value = coerce(field, params[name], errors)
+    if errors:
+        raise BadRequest(f"{name}: {errors[0]}")
+    return value
+
+
 def _split(value: Any) -> list[Any]:
     return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
 
@@ -304,6 +313,23 @@ NOTE_FIELDS: tuple[Field, ...] = (
     Field("updated_at", "datetime", writable=False),
     Field("version", "integer", writable=False),
     Field("body", "text"),
+)
+
+
+CALL_FIELDS: tuple[Field, ...] = (
+    Field("id", "integer", writable=False),
+    Field("contact_id", "integer"),  # required on create, fixed after
+    Field("user_id", "integer", writable=False),
+    Field("subject"),
+    Field("body", "text"),
+    Field("due_at", "datetime"),
+    Field("duration_seconds", "integer"),
+    Field("outcome"),
+    Field("completed_at", "datetime"),
+    Field("assigned_to_id", "integer"),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
 )
 
 

@@ -1,4 +1,4 @@
-"""A contact's history: one entry per change to the contact or one of its notes, newest first.
+"""A contact's history: one entry per change to the contact or to its notes, calls, ..., newest first.
 
 Entries are numbered per contact (``history_count`` on the contact is the last number), and each
 is written in the same transaction as the change it records, conditioned on that number, so two
@@ -22,23 +22,25 @@ def entry(
     action: str,
     changes: dict[str, tuple[Any, Any]],
     now: str,
-    note: Any = None,
+    subject: tuple[str, Any] | None = None,
 ) -> Any:
     """The entry numbered ``contact.history_count``, which the caller has just advanced; it is saved
     in the change's transaction with ``HistoryItem.sk.does_not_exist()``, so that two changes can
-    never take the same number."""
+    never take the same number. ``subject`` is (kind, record) when a note or a call changed."""
+    name, record = subject if subject is not None else ("contact", contact)
     return HistoryItem(
         account_pk(principal.account_id),
         history_sk(int(contact.id), int(contact.history_count)),
         number=int(contact.history_count),
         contact_id=int(contact.id),
         action=action,
-        subject="note" if note is not None else "contact",
-        note_id=None if note is None else int(note.id),
+        subject=name,
+        note_id=int(record.id) if name == "note" else None,
+        record_id=int(record.id) if name not in ("note", "contact") else None,
         user_id=principal.user_id,
         key_id=principal.key_id,
         created_at=now,
-        version=int((note if note is not None else contact).version),
+        version=int(record.version),
         changes=[{"field": name, "old_value": old, "new_value": new} for name, (old, new) in changes.items()],
     )
 
@@ -64,4 +66,6 @@ def view(item: Any) -> dict[str, Any]:
     }
     if item.note_id is not None:
         shown["note_id"] = int(item.note_id)
+    if item.record_id is not None:
+        shown[f"{item.subject}_id"] = int(item.record_id)
     return shown

@@ -56,7 +56,7 @@ def _write(
     """
     read_count = int(contact.history_count or 0)
     contact.history_count, contact.last_action_at = read_count + 1, now
-    entry = history.entry(principal, contact, action, changes, now, note=note)
+    entry = history.entry(principal, contact, action, changes, now, subject=("note", note))
     actions = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now)]
     if notes_delta:
         actions.append(ContactItem.notes_count.add(notes_delta))

@@ -18,7 +18,7 @@ from typing import Any
 from crm import index
 from crm.auth import Principal
 from crm.errors import BadRequest, Unprocessable
-from crm.fields import FIELDS_BY_NAME, Field, coerce
+from crm.fields import FIELDS_BY_NAME, query_value
 from crm.paging import Page, PageRequest, seal
 from crm.storage.items import ContactItem, Item, account_pk, contact_sk, posting_sk
 from crm.times import parse_datetime
@@ -38,14 +38,6 @@ class Query:
     exact: tuple[str, ...] = ()
     since: str | None = None
     empty: bool = False  # a search of punctuation alone: nothing matches it
-
-
-def _one(params: Mapping[str, str], name: str, field: Field) -> Any:
-    errors: list[str] = []
-    value = coerce(field, params[name], errors)
-    if errors:
-        raise BadRequest(f"{name}: {errors[0]}")
-    return value
 
 
 def _search_fields(name: str) -> frozenset[str]:
@@ -79,9 +71,9 @@ def parse(params: Mapping[str, str]) -> Query | None:
     if "project_id" in given:
         exact.append(index.exact("p", given["project_id"].strip()))
     if "assigned_to_id" in given:
-        exact.append(f"a:{_one(given, 'assigned_to_id', FIELDS_BY_NAME['assigned_to_id'])}")
+        exact.append(f"a:{query_value(given, 'assigned_to_id', FIELDS_BY_NAME['assigned_to_id'])}")
     if "is_company" in given:
-        exact.append("c:1" if _one(given, "is_company", FIELDS_BY_NAME["is_company"]) else "c:0")
+        exact.append("c:1" if query_value(given, "is_company", FIELDS_BY_NAME["is_company"]) else "c:0")
     since = None
     if "updated_since" in given:
         try:

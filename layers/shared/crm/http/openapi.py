@@ -37,11 +37,13 @@ def _schema(field: Field) -> dict[str, Any]:
     return schema
 
 
-CONTACT = {
-    "type": "object",
-    "properties": {field.name: _schema(field) for field in CONTACT_FIELDS},
-    "required": ["first_name"],
-}
+def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
+    """The schema of a resource from its field table."""
+    properties = {field.name: _schema(field) for field in fields}
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
+CONTACT = record(CONTACT_FIELDS, "first_name")
 ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
 ERROR_STATUSES = (
     (400, "Malformed request or parameters"),

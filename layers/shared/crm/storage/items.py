@@ -13,6 +13,11 @@ reach another account's data without naming it. Sort keys:
     C#<contact id:010>            a contact (contacts list in id order with one Query)
     D#<contact id:010>#N#<id:010> a note of the contact
     D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
+    L#..., LO#..., D#<contact>#L#... a call, in its three places (crm.activities)
+    COUNT#calls, COUNT#calls#U<user>, D#<contact>#COUNT#L
+                                  how many calls, open and completed: the account's (and of
+                                  them, about private contacts), a user's private contacts', a
+                                  contact's (crm.activities)
     X#<term>#<contact id:010>     a posting of the search index: the contact is found by the term
                                   (crm.index)
 
@@ -33,7 +38,7 @@ from pynamodb.connection import TableConnection
 from pynamodb.models import Model
 
 from crm.config import settings
-from crm.fields import CONTACT_FIELDS, Field
+from crm.fields import CALL_FIELDS, CONTACT_FIELDS, Field
 
 ID_WIDTH = 10
 
@@ -161,8 +166,9 @@ class HistoryItem(Item):
     number = NumberAttribute()
     contact_id = NumberAttribute()
     action = UnicodeAttribute()  # created, updated, deleted
-    subject = UnicodeAttribute(default="contact")  # what changed: the contact, or one of its notes
+    subject = UnicodeAttribute(default="contact")  # what changed: the contact, a note, a call, ...
     note_id = NumberAttribute(null=True)
+    record_id = NumberAttribute(null=True)  # the call's (message's, ...) id
     user_id = NumberAttribute()
     key_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
@@ -197,3 +203,34 @@ class CustomFieldCountItem(Item):
     """``COUNT#custom_fields``: how many custom fields the account has (crm.custom_fields caps it)."""
 
     custom_fields = NumberAttribute(default=0)
+
+
+class ActivityCountItem(Item):
+    """How many records of a kind the account (or one contact) holds, by state (crm.activities)."""
+
+    o = NumberAttribute(default=0)  # open: a call not completed
+    c = NumberAttribute(default=0)  # completed
+    a = NumberAttribute(default=0)  # a kind without states
+    # The account's: how many of those are about private contacts (each owner's are in its own
+    # count, COUNT#<kind>s#U<user id>), so that a list's total for a key counts what it may see.
+    po = NumberAttribute(default=0)
+    pc = NumberAttribute(default=0)
+    pa = NumberAttribute(default=0)
+    account_count = UnicodeAttribute(null=True)  # a contact's: the sort key of the account's count
+
+
+def _record_model(name: str, fields: tuple[Field, ...], doc: str) -> type:
+    return type(
+        name,
+        (Item,),
+        {
+            "__module__": __name__,
+            "__doc__": doc,
+            **{field.name: _attribute(field) for field in fields},
+            # On the contact's copy: the record's other copies, which go when the contact goes (crm.cascade).
+            "refs": ListAttribute(of=UnicodeAttribute, null=True),
+        },
+    )
+
+
+CallItem = _record_model("CallItem", CALL_FIELDS, "A call to make or made. Attributes mirror crm.fields.CALL_FIELDS.")
