@@ -47,11 +47,12 @@ CLEANED = "Cleaned"
 # created beside the seeded contact 1, which is read and changed; notes 2 to 4 are added to it beside
 # its seeded note 1 (note ids are the account's), note 1 is read, changed (the PUT on If-Match "1",
 # its version as seeded), listed with the others and deleted; calls 1 to 3 are made about contact 1, read,
-# changed (call 1's PUT on If-Match "1"), completed, listed and call 3 deleted; then contact 1's history (which
-# has the notes' and calls' changes too) and the contacts are listed; contact 1 joins projects support, 2 and
-# sales, is found by a filtered list and a search, shown with its projects, and leaves project 2;
-# then it is deleted, and the stream's record of that removal has the cleanup function delete its
-# notes, calls and history.
+# changed (call 1's PUT on If-Match "1"), completed, listed and call 3 deleted; messages 1 to 3 are exchanged
+# with contact 1, read, changed (message 1's PUT on If-Match "1"), listed and message 3 deleted; then contact
+# 1's history (which has the notes', calls' and messages' changes too) and the contacts are listed; contact 1
+# joins projects support, 2 and sales, is found by a filtered list and a search, shown with its projects, and
+# leaves project 2; then it is deleted, and the stream's record of that removal has the cleanup function
+# delete its notes, calls, messages and history.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -101,6 +102,17 @@ EXPECTED: dict[str, int | str] = {
     "calls/list-json.json": 200,
     "calls/list-xml.json": 200,
     "calls/delete.json": 204,
+    "messages/create.json": 201,
+    "messages/create-json.json": 201,
+    "messages/create-xml.json": 201,
+    "messages/show.json": 200,
+    "messages/show-xml.json": 200,
+    "messages/update-put.json": 200,
+    "messages/update-patch.json": 200,
+    "messages/list.json": 200,
+    "messages/list-json.json": 200,
+    "messages/list-xml.json": 200,
+    "messages/delete.json": 204,
     "contacts/history.json": 200,
     "contacts/history-json.json": 200,
     "contacts/history-xml.json": 200,
@@ -320,12 +332,14 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     else:
         assert headers["content-type"].startswith("application/json"), headers
         json.loads(body)
-    if expected in (200, 201) and event["resource"].endswith(("{note_id}", "{custom_field_id}", "{call_id}")):
-        # A note's, custom field's or call's version is its ETag.
+    if expected in (200, 201) and event["resource"].endswith(
+        ("{note_id}", "{custom_field_id}", "{call_id}", "{message_id}")
+    ):
+        # A note's, custom field's, call's or message's version is its ETag.
         assert re.fullmatch(r'"\d+"', headers["etag"]), headers
     if expected == 201:
         # Location keeps the stage and the format suffix the client used: the collection it was
-        # posted to (/contacts, /contacts/1/notes, /custom_fields, /calls), then the new id. A contact's new
+        # posted to (/contacts, /contacts/1/notes, /custom_fields, /calls, /messages), then the new id. A contact's new
         # project membership is named by the project's id or identifier, and answers the contact.
         suffix = ".xml" if event["path"].endswith(".xml") else ".json" if event["path"].endswith(".json") else ""
         collection = event["path"].removesuffix(suffix)
@@ -353,7 +367,14 @@ def test_every_route_has_an_event() -> None:
     api_events = [load(name) for name in event_names() if not is_authorizer(name) and not is_stream(name)]
     sent = {(event["resource"], event["httpMethod"]) for event in api_events}
     with_events = {function_of(name) for name in event_names()}
-    assert {"ContactsFunction", "NotesFunction", "CustomFieldsFunction", "CallsFunction", "DocsFunction"} <= with_events
+    assert {
+        "ContactsFunction",
+        "NotesFunction",
+        "CustomFieldsFunction",
+        "CallsFunction",
+        "MessagesFunction",
+        "DocsFunction",
+    } <= with_events
     missing = [
         f"{route.method} {route.path} ({route.function})"
         for route in GATEWAY.template.routes

@@ -12,6 +12,7 @@ from crm.errors import BadRequest, Unprocessable
 from crm.fields import minimal_edit
 from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
+from crm.messages import MESSAGE
 
 app = Api("contacts")
 lambda_handler = app.lambda_handler
@@ -19,8 +20,9 @@ lambda_handler = app.lambda_handler
 CONTACT = openapi.CONTACT
 ONE = openapi.wrapped("contact", CONTACT)
 # Show accepts Redmine's include list; this system keeps no deals or tickets, so those are empty.
-INCLUDES = ("notes", "calls", "projects", "contacts", "deals", "tickets")
-INCLUDED = 25  # of the calls (...) a contact shows
+INCLUDES = ("notes", "calls", "messages", "projects", "contacts", "deals", "tickets")
+INCLUDED = 25  # of the calls and messages a contact shows
+KINDS = {"calls": CALL, "messages": MESSAGE}
 SEARCH = (
     openapi.query("search", "Words, each the start of a word of a name, company, job title, email or phone digits"),
     openapi.query("searchby", "Find the search words in this field only (name, email and phone mean each of theirs)"),
@@ -112,9 +114,10 @@ def show_contact(request: Request, contact_id: str) -> Response:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
     contact = contacts.get(request.principal, resource_id(contact_id, "Contact"))
     view = _view(request, contact)
-    if "calls" in wanted:
-        made = activities.of_contact(request.principal, CALL, int(contact.item.id), INCLUDED)
-        view["calls"] = [activities.view(CALL, call) for call in made]
+    for name in (name for name in KINDS if name in wanted):
+        kind = KINDS[name]
+        kept = activities.of_contact(request.principal, kind, int(contact.item.id), INCLUDED)
+        view[name] = [activities.view(kind, record) for record in kept]
     if "projects" in wanted:
         view["projects"] = contacts.project_views(contact.item)
     if "contacts" in wanted:

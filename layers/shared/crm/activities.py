@@ -1,5 +1,5 @@
-"""Records kept about a contact and reached by their own id: calls (and, on the same code, messages
-and photos). A kind is its field table, its sort-key letter, the field that orders its lists and
+"""Records kept about a contact and reached by their own id: calls and messages (crm.calls,
+crm.messages). A kind is its field table, its sort-key letter, the field that orders its lists and
 what splits them into states; this module stores, lists, changes and deletes any kind.
 
 A record is written three times, as one transaction with its contact's touch and history entry:
@@ -11,10 +11,12 @@ A record is written three times, as one transaction with its contact's touch and
                                                    crm.cascade
 
 ``order`` is the ordering field's value (an ISO datetime in UTC, which sorts as text) or ``~``
-when it has none, so those come last. ``state`` is one letter (``o`` open, ``c`` completed for a
-call), so a filter on it is a key range, not a scan; a list of every state merges one range per
-state. Counts per state, of the account (``COUNT#<kind>s``) and of each contact
-(``D#<contact>#COUNT#<K>``), move in the same transaction, so ``total_count`` costs one read.
+when it has none, so those come last. ``state`` is a letter or two (``o`` open, ``c`` completed
+for a call; channel and direction for a message), so a filter on it is a key range, not a scan; a
+list of several states merges one range per state. Counts per state, of the account
+(``COUNT#<kind>s``, with those about private contacts apart), of each user's private contacts
+(``COUNT#<kind>s#U<user>``) and of each contact (``D#<contact>#COUNT#<K>``), move in the same
+transaction, so ``total_count`` costs one read.
 """
 
 from __future__ import annotations
@@ -44,10 +46,20 @@ class Kind:
     letter: str  # its sort keys' letter
     model: type  # its item class (crm.storage.items)
     fields: tuple[Field, ...]
-    required: str  # the text field that cannot be blank
+    required: str | None  # the text field that cannot be blank, if one
     order: str  # the datetime field lists are ordered by
-    states: tuple[str, ...]  # letters of ActivityCountItem's counts (o open, c completed, a all)
-    state_of: Callable[[Any], str]  # a record's state letter
+    states: tuple[str, ...]  # ActivityCountItem's states it is counted in (crm.storage.items.STATES)
+    state_of: Callable[[Any], str]  # a record's state
+    # What a new record has unless sent (besides the fields' defaults), and a check of a write's
+    # body before the field table's (both may be absent).
+    stamped: Callable[[str], dict[str, Any]] = lambda now: {}
+    check: Callable[[Mapping[str, Any]], None] = lambda body: None
+    # What a view shows besides the fields (a photo's URLs); the changes a write makes to its
+    # contact (contact, old, new -> update actions), in the same transaction; what follows a delete.
+    shown: Callable[[Any], dict[str, Any]] = lambda record: {}
+    contact_actions: Callable[[Any, Any, Any], list[Any]] = lambda contact, old, new: []
+    removed: Callable[[Any], None] = lambda record: None
+    echoed: frozenset[str] = frozenset()  # what ``shown`` adds: a client may send it back, unheeded
 
     @property
     def plural(self) -> str:
@@ -226,6 +238,12 @@ def of_contact(principal: Principal, kind: Kind, contact_id: int, limit: int) ->
     return [item for _, item in list(heapq.merge(*ranges, key=lambda pair: pair[0]))[:limit]]
 
 
+def latest(kind: Kind, pk: str, contact_id: int, state: str, limit: int) -> list[Any]:
+    """The contact's last ``limit`` records in one state, last first (a photo's predecessor)."""
+    prefix = f"{dependants_prefix(contact_id)}{kind.letter}#{state}#"
+    return list(kind.model.query(pk, kind.model.sk.startswith(prefix), scan_index_forward=False, limit=limit))
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 
@@ -254,9 +272,10 @@ def _write(
     moves = {state: delta for state, delta in moves.items() if delta}
     contact_id = int((new or old).contact_id)
     owner = int(contact.user_id) if contact.is_private else None  # its records count as private
+    own_actions = kind.contact_actions(contact, old, new)
 
     def stage(tx: Any) -> None:
-        touch = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now)]
+        touch = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now), *own_actions]
         tx.update(contact, actions=touch, condition=ContactItem.history_count == read_count)
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         # The record by id carries the version every write is conditioned on.
@@ -285,6 +304,8 @@ def _write(
 
 
 def checked(kind: Kind, body: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
+    kind.check(body)  # first: a body too large is a 413 whatever else is wrong with it
+    body = {name: value for name, value in body.items() if name not in kind.echoed}
     fields = validate(kind.fields, body, current, kind.required)
     if current is None and fields.get("contact_id") is None:
         raise Unprocessable("Contact id cannot be blank")
@@ -300,13 +321,21 @@ def _load_contact(principal: Principal, contact_id: int) -> Any:
         raise Unprocessable(f"Contact {contact_id} does not exist") from None
 
 
-def create(principal: Principal, kind: Kind, body: Mapping[str, Any]) -> Any:
+def create(
+    principal: Principal, kind: Kind, body: Mapping[str, Any], prepare: Callable[[int], dict[str, Any]] | None = None
+) -> Any:
+    """Record what ``body`` sends. ``prepare(new id)``, called once before the write, returns values
+    that are not the client's to send (a photo's status once its image is stored)."""
     fields = checked(kind, body, None)
     contact_id = int(fields["contact_id"])
     _load_contact(principal, contact_id)  # before an id is taken
     record_id = next_id(principal.account_id, kind.name)
+    prepared = prepare(record_id) if prepare else {}
     for attempt in range(ATTEMPTS):
         contact, now = _load_contact(principal, contact_id), times.now()
+        defaults = {field.name: field.default for field in kind.fields if field.writable and field.default is not None}
+        sent = {name: v for name, v in fields.items() if v is not None}
+        values = {**defaults, **kind.stamped(now), **sent, **prepared}
         record = kind.model(
             account_pk(principal.account_id),
             f"{kind.letter}#{record_id:010d}",
@@ -315,9 +344,9 @@ def create(principal: Principal, kind: Kind, body: Mapping[str, Any]) -> Any:
             created_at=now,
             updated_at=now,
             version=1,
-            **fields,
+            **values,
         )
-        changes = {name: (None, value) for name, value in fields.items() if value not in (None, "")}
+        changes = {name: (None, value) for name, value in values.items() if value not in (None, "")}
         try:
             _write(principal, kind, contact, None, record, "created", changes, now)
         except ConditionFailed:
@@ -387,6 +416,7 @@ def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | Non
         except ConditionFailed:
             backoff(attempt)
             continue
+        kind.removed(old)
         count(f"{kind.label}Deleted")
         logger.info(f"{kind.name} deleted", extra={f"{kind.name}_id": record_id})
         return
@@ -398,7 +428,8 @@ def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | Non
 
 def view(kind: Kind, record: Any) -> dict[str, Any]:
     """Every field in alphabetical order, as ContactHero's XML has them (typed, nil when unset)."""
-    return dict(sorted((field.name, typed(field.kind, getattr(record, field.name))) for field in kind.fields))
+    fields = {field.name: typed(field.kind, getattr(record, field.name)) for field in kind.fields}
+    return dict(sorted({**fields, **kind.shown(record)}.items()))
 
 
 def time_param(query: Mapping[str, str], name: str) -> str | None:

@@ -15,6 +15,9 @@ class Settings:
     cursor_secret: bytes
     max_body_bytes: int
     max_xml_depth: int
+    photos_bucket: str
+    # Set only off AWS (the embedded S3 of `make run` and the tests).
+    s3_endpoint: str | None
 
 
 def _settings() -> Settings:
@@ -26,6 +29,8 @@ def _settings() -> Settings:
         cursor_secret=env.get("CURSOR_SECRET", "").encode(),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(128 * 1024))),
         max_xml_depth=int(env.get("MAX_XML_DEPTH", "8")),
+        photos_bucket=env.get("PHOTOS_BUCKET", ""),
+        s3_endpoint=env.get("S3_ENDPOINT") or None,
     )
 
 

@@ -21,6 +21,7 @@ from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
 from crm.storage.items import (
+    STATES,
     ActivityCountItem,
     ContactItem,
     CountItem,
@@ -33,7 +34,6 @@ from crm.storage.items import (
 )
 
 NOTES_ON_SHOW = 25
-ACTIVITY_STATES = ("o", "c", "a")  # the states ActivityCountItem counts (crm.activities)
 # Writers that collide (with another update, or a note's change) re-read and retry, with jittered
 # backoff; each round lets one through, so a burst of N changes to one contact needs N rounds.
 UPDATE_ATTEMPTS = 25
@@ -371,7 +371,7 @@ def _stage_activity_counts(tx: Any, pk: str, counts: list[Any], owner: int | Non
     counts of everyone's if ``everyone`` (the contact goes), and of private contacts', and its
     owner's, if ``owner`` is set (the contact is, or becomes, or stops being, private)."""
     for counted in counts:
-        moves = {state: sign * int(getattr(counted, state)) for state in ACTIVITY_STATES if getattr(counted, state)}
+        moves = {state: sign * int(getattr(counted, state)) for state in STATES if getattr(counted, state)}
         if not counted.account_count or not moves:
             continue
         actions = [getattr(ActivityCountItem, state).add(n) for state, n in moves.items()] if everyone else []

@@ -30,9 +30,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str = "string"  # string, text, email, integer, boolean, date, datetime, tags, ids, records
+    kind: str = "string"  # string, text, email, choice, integer, boolean, date, datetime, tags, ids, records
     writable: bool = True
     default: Any = None  # what a new contact has, and what null sets the field back to
+    choices: tuple[str, ...] = ()  # a choice's values (matched whatever their case)
+    max_length: int | None = None  # a text's, when not the kind's
 
     @property
     def label(self) -> str:
@@ -101,7 +103,7 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
         errors.append(f"{field.label} must be text")
         return None
     text = value if isinstance(value, str) else str(value)  # the minimal API sends phones as numbers
-    limit = TEXT_MAX if field.kind == "text" else STRING_MAX
+    limit = field.max_length or (TEXT_MAX if field.kind == "text" else STRING_MAX)
     if len(text) > limit:
         errors.append(f"{field.label} is too long (at most {limit} characters)")
     elif CONTROL.search(text):
@@ -185,8 +187,17 @@ def _records(field: Field, value: Any, errors: list[str]) -> list[dict] | None:
     return records
 
 
+def _choice(field: Field, value: Any, errors: list[str]) -> str | None:
+    chosen = value.strip().lower() if isinstance(value, str) else None
+    if chosen not in field.choices:
+        errors.append(f"{field.label} must be one of: {', '.join(field.choices)}")
+        return None
+    return chosen
+
+
 COERCE = {
     "string": _text,
+    "choice": _choice,
     "text": _text,
     "email": _text,
     "integer": _integer,
@@ -262,7 +273,7 @@ def validate(
     table: tuple[Field, ...],
     fields: Mapping[str, Any],
     current: Mapping[str, Any] | None,
-    required: str,
+    required: str | None,
     errors: list[str] | None = None,
 ) -> dict[str, Any]:
     """Check a body against a field table: returns {field: stored value} for the writable fields it sets.
@@ -292,7 +303,7 @@ def validate(
                 errors.append(f"{field.label} is read-only")
             continue
         changes[name] = stored
-    if (current is None or required in changes) and not (changes.get(required) or "").strip():
+    if required and (current is None or required in changes) and not (changes.get(required) or "").strip():
         errors.append(f"{by_name[required].label} cannot be blank")
     if errors:
         raise Unprocessable(*errors)
@@ -327,6 +338,44 @@ CALL_FIELDS: tuple[Field, ...] = (
     Field("outcome"),
     Field("completed_at", "datetime"),
     Field("assigned_to_id", "integer"),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
+)
+
+
+MESSAGE_BODY_MAX = 256 * 1024  # bytes of UTF-8 (crm.messages answers 413 beyond)
+
+MESSAGE_FIELDS: tuple[Field, ...] = (
+    Field("id", "integer", writable=False),
+    Field("contact_id", "integer"),  # required on create, fixed after
+    Field("user_id", "integer", writable=False),
+    Field("channel", "choice", default="email", choices=("email", "sms", "other")),
+    Field("direction", "choice", default="outbound", choices=("inbound", "outbound")),
+    Field("subject"),
+    Field("body", "text", max_length=MESSAGE_BODY_MAX),
+    Field("sent_at", "datetime"),  # now, unless sent
+    Field("from"),
+    Field("to"),
+    Field("created_at", "datetime", writable=False),
+    Field("updated_at", "datetime", writable=False),
+    Field("version", "integer", writable=False),
+)
+
+
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+PHOTO_STATUSES = ("waiting_for_upload", "ready", "rejected")
+
+PHOTO_FIELDS: tuple[Field, ...] = (
+    Field("id", "integer", writable=False),
+    Field("contact_id", "integer"),  # required on create, fixed after
+    Field("user_id", "integer", writable=False),
+    Field("caption"),
+    # Declared on create (it signs the upload); then what the image's first bytes say it is.
+    Field("content_type", "choice", writable=False, choices=PHOTO_TYPES),
+    Field("status", "choice", writable=False, choices=PHOTO_STATUSES),
+    Field("size", "integer", writable=False),  # bytes, once checked
+    Field("error", writable=False),  # why an upload was refused
     Field("created_at", "datetime", writable=False),
     Field("updated_at", "datetime", writable=False),
     Field("version", "integer", writable=False),

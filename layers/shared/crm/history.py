@@ -15,6 +15,23 @@ from crm.paging import Page, PageRequest
 from crm.storage.db import query_page
 from crm.storage.items import HistoryItem, account_pk, dependants_prefix, history_sk
 
+# Characters of a text value an entry keeps: a long body (a message may hold 256 KB) is recorded by
+# its start and ``truncated``, so that an entry stays far below DynamoDB's 400 KB an item, even
+# with both values, every field of a contact, and JSON's escapes of non-ASCII text.
+VALUE_MAX = 4_000
+
+
+def _change(name: str, old: Any, new: Any) -> dict[str, Any]:
+    long = [isinstance(value, str) and len(value) > VALUE_MAX for value in (old, new)]
+    change = {
+        "field": name,
+        "old_value": old[:VALUE_MAX] if long[0] else old,
+        "new_value": new[:VALUE_MAX] if long[1] else new,
+    }
+    if any(long):
+        change["truncated"] = True
+    return change
+
 
 def entry(
     principal: Principal,
@@ -41,7 +58,7 @@ def entry(
         key_id=principal.key_id,
         created_at=now,
         version=int(record.version),
-        changes=[{"field": name, "old_value": old, "new_value": new} for name, (old, new) in changes.items()],
+        changes=[_change(name, old, new) for name, (old, new) in changes.items()],
     )
 
 

@@ -32,8 +32,9 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 class Request:
     """What an operation needs of the HTTP request, parsed on first use."""
 
-    def __init__(self, event: dict[str, Any], fmt: str, suffix: str | None) -> None:
+    def __init__(self, event: dict[str, Any], fmt: str, suffix: str | None, max_body: int | None = None) -> None:
         self.event = event
+        self.max_body = max_body  # bytes; None: the setting's
         self.format = fmt
         self.suffix = suffix
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -46,7 +47,10 @@ class Request:
     @cached_property
     def _body(self) -> tuple[str | None, dict[str, Any]]:
         return body.parse(
-            self.event.get("body"), bool(self.event.get("isBase64Encoded")), self.headers.get("content-type")
+            self.event.get("body"),
+            bool(self.event.get("isBase64Encoded")),
+            self.headers.get("content-type"),
+            self.max_body,
         )
 
     def body(self, root: str) -> dict[str, Any]:
@@ -117,9 +121,11 @@ class Request:
 class Api(APIGatewayRestResolver):
     """A Powertools REST resolver that speaks JSON and XML and checks the key's scope per operation."""
 
-    def __init__(self, resource: str) -> None:
+    def __init__(self, resource: str, max_body: int | None = None) -> None:
+        """``max_body``: the largest request body in bytes, when a resource takes more than most."""
         super().__init__()
         self.resource = resource
+        self.max_body = max_body
         self.lambda_handler = observed(self.resolve)
         self.exception_handler(ApiError)(self._api_error)
         self.exception_handler(NotFoundError)(self._no_route)
@@ -139,9 +145,9 @@ class Api(APIGatewayRestResolver):
             fmt = negotiation.choose(suffix, query.get("format"), headers.get("accept"))
         except NotAcceptable as exc:
             fmt = negotiation.JSON
-            self.append_context(request=Request(event, fmt, suffix), refused=exc)
+            self.append_context(request=Request(event, fmt, suffix, self.max_body), refused=exc)
         else:
-            self.append_context(request=Request(event, fmt, suffix))
+            self.append_context(request=Request(event, fmt, suffix, self.max_body))
         response = super().resolve(event, context)
         logger.info(
             "request",

@@ -89,16 +89,21 @@ def _form(data: bytes) -> dict[str, Any]:
     return root
 
 
-def parse(body: str | None, is_base64: bool, content_type: str | None) -> tuple[str | None, dict[str, Any]]:
-    """Returns (root element name for XML, fields); an empty body is an empty dict."""
+def parse(
+    body: str | None, is_base64: bool, content_type: str | None, max_bytes: int | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    """Returns (root element name for XML, fields); an empty body is an empty dict.
+
+    ``max_bytes``: the largest body (default: the MAX_BODY_BYTES setting)."""
     if not body:
         return None, {}
     try:
         data = base64.b64decode(body, validate=True) if is_base64 else body.encode("utf-8")
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("Body is not valid base64") from exc
-    if len(data) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"Request body is larger than {settings.max_body_bytes} bytes")
+    limit = max_bytes or settings.max_body_bytes
+    if len(data) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     kind = _kind(media_type(content_type), data)
     if not data.strip():
         return None, {}

@@ -32,6 +32,12 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
 
 def _schema(field: Field) -> dict[str, Any]:
     schema = dict(KIND_SCHEMAS.get(field.kind, {"type": "string", "maxLength": 255}))
+    if field.choices:
+        schema = {"type": "string", "enum": list(field.choices)}
+    if field.max_length:
+        schema["maxLength"] = field.max_length
+    if field.default is not None and not isinstance(field.default, tuple):
+        schema["default"] = field.default
     if not field.writable:
         schema["readOnly"] = True
     return schema

@@ -14,6 +14,8 @@ reach another account's data without naming it. Sort keys:
     D#<contact id:010>#N#<id:010> a note of the contact
     D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
     L#..., LO#..., D#<contact>#L#... a call, in its three places (crm.activities)
+    M#..., MO#..., D#<contact>#M#... a message, likewise
+    P#..., PO#..., D#<contact>#P#... a photo, likewise (its image: crm.storage.files)
     COUNT#calls, COUNT#calls#U<user>, D#<contact>#COUNT#L
                                   how many calls, open and completed: the account's (and of
                                   them, about private contacts), a user's private contacts', a
@@ -38,7 +40,7 @@ from pynamodb.connection import TableConnection
 from pynamodb.models import Model
 
 from crm.config import settings
-from crm.fields import CALL_FIELDS, CONTACT_FIELDS, Field
+from crm.fields import CALL_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, PHOTO_FIELDS, Field
 
 ID_WIDTH = 10
 
@@ -139,6 +141,8 @@ ContactItem = type(
         # Internal: how many history entries and notes the contact has (totals for their lists).
         "history_count": NumberAttribute(default=0),
         "notes_count": NumberAttribute(default=0),
+        # Internal: the contact's current photo, shown as ``photo_url`` (crm.photos).
+        "photo_id": NumberAttribute(null=True),
         # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
         "search_terms": JSONAttribute(null=True),
     },
@@ -205,18 +209,25 @@ class CustomFieldCountItem(Item):
     custom_fields = NumberAttribute(default=0)
 
 
-class ActivityCountItem(Item):
-    """How many records of a kind the account (or one contact) holds, by state (crm.activities)."""
+# The states crm.activities counts records in: a call is open or completed; a message is its
+# channel's and direction's first letters (email inbound: ei); a photo is waiting for its upload,
+# ready or rejected.
+STATES = ("o", "c", "a", "ei", "eo", "si", "so", "oi", "oo", "w", "r", "x")
 
-    o = NumberAttribute(default=0)  # open: a call not completed
-    c = NumberAttribute(default=0)  # completed
-    a = NumberAttribute(default=0)  # a kind without states
-    # The account's: how many of those are about private contacts (each owner's are in its own
-    # count, COUNT#<kind>s#U<user id>), so that a list's total for a key counts what it may see.
-    po = NumberAttribute(default=0)
-    pc = NumberAttribute(default=0)
-    pa = NumberAttribute(default=0)
-    account_count = UnicodeAttribute(null=True)  # a contact's: the sort key of the account's count
+ActivityCountItem = type(
+    "ActivityCountItem",
+    (Item,),
+    {
+        "__module__": __name__,
+        "__doc__": """How many records of a kind the account (or one contact, or the private contacts of
+        one user) holds, by state (crm.activities). The account's also counts, as p<state>, those
+        about private contacts, so that a list's total for a key counts what it may see.""",
+        **{state: NumberAttribute(default=0) for state in STATES},
+        **{f"p{state}": NumberAttribute(default=0) for state in STATES},
+        # A contact's: the sort key of the account's count, which loses the contact's when it goes.
+        "account_count": UnicodeAttribute(null=True),
+    },
+)
 
 
 def _record_model(name: str, fields: tuple[Field, ...], doc: str) -> type:
@@ -234,3 +245,9 @@ def _record_model(name: str, fields: tuple[Field, ...], doc: str) -> type:
 
 
 CallItem = _record_model("CallItem", CALL_FIELDS, "A call to make or made. Attributes mirror crm.fields.CALL_FIELDS.")
+MessageItem = _record_model(
+    "MessageItem", MESSAGE_FIELDS, "An email or text with a contact. Attributes mirror crm.fields.MESSAGE_FIELDS."
+)
+PhotoItem = _record_model(
+    "PhotoItem", PHOTO_FIELDS, "A contact's photo (its image is in S3). Attributes mirror crm.fields.PHOTO_FIELDS."
+)
