@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from local_api.environment import REGION, function_environment  # noqa: E402
+from local_api.environment import REGION, function_environment, local_names  # noqa: E402
 from local_api.gateway import Gateway, LambdaContext  # noqa: E402
 from local_api.store import create_tables, start_dynamodb_local  # noqa: E402
 from local_api.template import load  # noqa: E402
@@ -107,7 +107,7 @@ def main() -> int:
     template = load()
     process, endpoint = start_dynamodb_local()
     try:
-        env = function_environment(template, {"ContactsTable": "contacts-bench"}, endpoint)
+        env = function_environment(template, local_names(template, "contacts-bench"), endpoint)
         print("Cold start (median of 10 fresh interpreters)")
         for name, seconds, ratio in cold_start(template, env):
             print(f"  {name:34} {seconds * 1000:8.0f} ms   x{ratio:5.2f}")

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from run import Capacity  # bench/run.py
 
-from local_api.environment import REGION, function_environment
+from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway
 from local_api.store import start_dynamodb_local
 from local_api.template import load
@@ -49,7 +49,7 @@ def main() -> int:
     template = load()
     process, endpoint = start_dynamodb_local()
     try:
-        env = function_environment(template, {"ContactsTable": TABLE}, endpoint)
+        env = function_environment(template, local_names(template, TABLE), endpoint)
         gateway = Gateway(template, {**env, "POWERTOOLS_LOG_LEVEL": "WARNING"})
         import loader  # bench/loader.py; imports crm, which reads the environment the gateway set
 

@@ -1,7 +1,9 @@
 """Fixtures: the API as API Gateway would run it (from template.yaml), over moto or DynamoDB Local.
 
 Every test that takes ``api`` runs twice: on moto, and on AWS's DynamoDB Local (a real
-DynamoDB engine, which serialises conditional writes as the service does).
+DynamoDB engine, which serialises conditional writes as the service does). S3 is moto's server
+on loopback, as `make run` has it: presigned URLs are real URLs, and its uploads reach the
+functions as S3 events (local_api.buckets).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +25,26 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from moto import mock_aws
 
-from local_api.environment import REGION, function_environment
+from local_api.buckets import BucketEvents, create_buckets, s3_client
+from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway, HttpResponse
-from local_api.store import DYNAMODB_LOCAL, start_dynamodb_local, table_spec
+from local_api.permissions import Permissions
+from local_api.store import DYNAMODB_LOCAL, free_port, serve_moto, start_dynamodb_local, table_spec
 from local_api.template import load
 
 TEMPLATE = load()
 TABLE_ID = "ContactsTable"
 DDB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR") or DYNAMODB_LOCAL)
+NAMES = local_names(TEMPLATE, "contacts-test")
+PHOTOS_BUCKET = NAMES["PhotosBucket"]
+S3_ENDPOINT = f"http://127.0.0.1:{free_port()}"
 
 # Handlers read their settings at import: the environment is set before any of them loads.
-GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, {TABLE_ID: "contacts-test"}, ""))
+PERMISSIONS = Permissions(TEMPLATE, NAMES)
+PERMISSIONS.install()
+GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, NAMES, "", S3_ENDPOINT), permissions=PERMISSIONS)
+BUCKET_EVENTS = BucketEvents(TEMPLATE, NAMES, S3_ENDPOINT, GATEWAY.invoke)
+serve_moto(int(S3_ENDPOINT.rsplit(":", 1)[1]), BUCKET_EVENTS.wrap)
 
 from crm import keys as crm_keys  # noqa: E402
 from crm.errors import ApiError  # noqa: E402
@@ -57,23 +69,57 @@ def _create_table(endpoint: str | None, name: str) -> None:
     client.create_table(**table_spec(TEMPLATE.tables[TABLE_ID], name))
 
 
-@pytest.fixture(params=["moto", "dynamodb_local"])
-def store(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, empty table on the backend the test is parametrised with; yields the backend name."""
-    if request.param == "moto":
+def _empty_buckets() -> None:
+    """The template's buckets, empty (moto's server outlives a test's table)."""
+    create_buckets(TEMPLATE, NAMES, S3_ENDPOINT)
+    client = s3_client(S3_ENDPOINT)
+    for logical_id in TEMPLATE.buckets:
+        found = client.list_objects_v2(Bucket=NAMES[logical_id]).get("Contents", [])
+        if found:
+            objects = [{"Key": item["Key"]} for item in found]
+            client.delete_objects(Bucket=NAMES[logical_id], Delete={"Objects": objects})
+
+
+def _after_test() -> None:
+    """S3's events all delivered (none may reach the next test's table), and no call a function's
+    role would not allow (some are retried or caught, so a test could pass without seeing it)."""
+    BUCKET_EVENTS.settle()
+    denied, PERMISSIONS.denied[:] = list(PERMISSIONS.denied), []
+    assert denied == [], "calls template.yaml does not allow"
+
+
+BACKENDS = ["moto", "dynamodb_local"]
+
+
+@contextmanager
+def backend(kind: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty table on ``kind`` (moto or dynamodb_local), and empty buckets; yields ``kind``."""
+    if kind == "moto":
         with mock_aws():
             _create_table(None, "contacts-test")
             bind("contacts-test", "")
             GATEWAY.bind_table(TABLE_ID, "contacts-test", None, embedded_moto=True)
-            yield "moto"
+            _empty_buckets()
+            yield kind
+            _after_test()
     else:
         endpoint = request.getfixturevalue("dynamodb_local")
         name = f"contacts-{uuid.uuid4().hex[:12]}"
         _create_table(endpoint, name)
         bind(name, endpoint)
         GATEWAY.bind_table(TABLE_ID, name, endpoint)
-        yield "dynamodb_local"
+        _empty_buckets()
+        yield kind
+        _after_test()
         boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION).delete_table(TableName=name)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty table on the backend the test is parametrised with, and empty buckets;
+    yields the backend name."""
+    with backend(request.param, request) as kind:
+        yield kind
 
 
 @pytest.fixture

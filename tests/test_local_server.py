@@ -152,3 +152,31 @@ def test_contacts_admin_manages_the_running_api_keys(server: Server) -> None:
 
     subprocess.run([*admin, "keys", "revoke", key_id], capture_output=True, text=True, check=True)
     assert _request("GET", f"{server.base}/contacts", key)[0] == 401
+
+
+def test_a_photo_is_uploaded_checked_and_downloaded_end_to_end(server: Server) -> None:
+    """The flow a client follows against `make run`: record, PUT to S3, S3's event, GET the image."""
+    json_type = {"Content-Type": "application/json"}
+    body = json.dumps({"contact": {"first_name": "Mary", "last_name": "Somerville"}}).encode()
+    status, _, data = _request("POST", f"{server.base}/contacts", server.key, body, json_type)
+    assert status == 201, data
+    contact_id = json.loads(data)["contact"]["id"]
+    body = json.dumps({"photo": {"contact_id": contact_id, "content_type": "image/png"}}).encode()
+    status, _, data = _request("POST", f"{server.base}/photos", server.key, body, json_type)
+    assert status == 201, data
+    photo = json.loads(data)["photo"]
+    assert photo["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
+    image = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    status, _, _ = _request("PUT", photo["upload_url"], None, image, photo["upload_headers"])
+    assert status == 200
+    deadline = time.monotonic() + 30  # S3's event is delivered after the upload is answered
+    while True:
+        status, _, data = _request("GET", f"{server.base}/photos/{photo['id']}", server.key)
+        shown = json.loads(data)["photo"]
+        if shown["status"] != "waiting_for_upload" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert (shown["status"], shown["size"]) == ("ready", len(image))
+    assert _request("GET", shown["url"])[2] == image
+    status, _, data = _request("GET", f"{server.base}/contacts/{contact_id}", server.key)
+    assert _request("GET", json.loads(data)["contact"]["photo_url"])[2] == image

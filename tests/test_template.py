@@ -109,14 +109,80 @@ def _statements(cloudformation: dict[str, Any], role: str) -> list[dict[str, Any
 TABLE = {"Fn::GetAtt": ["ContactsTable", "Arn"]}
 
 
-def test_function_policies_name_only_the_table(cloudformation: dict[str, Any]) -> None:
+PHOTOS = {"Fn::Sub": "${PhotosBucket.Arn}/photos/*"}
+
+
+def test_function_policies_name_only_the_table_and_the_photos(cloudformation: dict[str, Any]) -> None:
+    """What each role may touch; that each function's calls are allowed is checked on every call
+    the tests make (local_api.permissions)."""
     authorizer = _statements(cloudformation, "AuthorizerFunctionRole")
     assert authorizer == [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE}]
-    for role in ("ContactsFunctionRole", "NotesFunctionRole", "CustomFieldsFunctionRole"):
+    for role in ("NotesFunctionRole", "CustomFieldsFunctionRole", "CallsFunctionRole", "MessagesFunctionRole"):
         statements = _statements(cloudformation, role)
         assert [s["Resource"] for s in statements] == [TABLE], role
         assert not any("Scan" in action or "*" in action for s in statements for action in s["Action"]), role
+    contacts = _statements(cloudformation, "ContactsFunctionRole")
+    assert [s["Resource"] for s in contacts] == [TABLE, PHOTOS]
+    assert contacts[1]["Action"] == "s3:GetObject"  # it signs downloads only
+    (s3,) = [s for s in _statements(cloudformation, "PhotosFunctionRole") if str(s["Action"]).startswith("['s3:")]
+    assert s3["Action"] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    assert [r["Fn::Sub"][0].rsplit("/", 2)[1] for r in s3["Resource"]] == ["uploads", "photos"]
     assert _statements(cloudformation, "DocsFunctionRole") == []
+
+
+def _references(value: Any) -> set[str]:
+    """The resources a value names: Ref, GetAtt, and the ${Name} and ${Name.Attribute} of a Sub."""
+    if isinstance(value, list):
+        return set().union(*(_references(v) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, item in value.items():
+        if key == "Ref" and isinstance(item, str):
+            found.add(item)
+        elif key == "Fn::GetAtt":
+            found.add(item[0] if isinstance(item, list) else item.split(".")[0])
+        elif key == "Fn::Sub":
+            text, variables = (item, {}) if isinstance(item, str) else (item[0], item[1])
+            names = {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+            found |= (names - set(variables)) | _references(variables)
+        else:
+            found |= _references(item)
+    return found
+
+
+def test_no_circular_dependency_between_resources(cloudformation: dict[str, Any]) -> None:
+    """CloudFormation refuses a stack whose resources depend on each other in a circle, but only
+    at deploy time: cfn-lint and sam validate pass it. The photos bucket notifies its function, so
+    the function (and its role) must name the bucket by a !Sub of its name, never by !Ref."""
+    resources = cloudformation["Resources"]
+    graph = {
+        name: {
+            other
+            for other in _references(resource.get("Properties") or {}) | set(_as_list(resource.get("DependsOn")))
+            if other in resources
+        }
+        for name, resource in resources.items()
+    }
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for other in sorted(graph[name]):
+            if state.get(other) == 1:
+                pytest.fail("circular dependency: " + " -> ".join([*path[path.index(other) :], other]))
+            if other not in state:
+                visit(other, [*path, other])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert "PhotosFunction" in graph["PhotosBucket"]  # its notification: the edge a !Ref back would close
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def test_every_role_is_scoped_to_this_stack(cloudformation: dict[str, Any]) -> None:

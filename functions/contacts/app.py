@@ -13,6 +13,7 @@ from crm.fields import minimal_edit
 from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
 from crm.messages import MESSAGE
+from crm.photos import PHOTO
 
 app = Api("contacts")
 lambda_handler = app.lambda_handler
@@ -20,9 +21,9 @@ lambda_handler = app.lambda_handler
 CONTACT = openapi.CONTACT
 ONE = openapi.wrapped("contact", CONTACT)
 # Show accepts Redmine's include list; this system keeps no deals or tickets, so those are empty.
-INCLUDES = ("notes", "calls", "messages", "projects", "contacts", "deals", "tickets")
-INCLUDED = 25  # of the calls and messages a contact shows
-KINDS = {"calls": CALL, "messages": MESSAGE}
+INCLUDES = ("notes", "calls", "messages", "photos", "projects", "contacts", "deals", "tickets")
+INCLUDED = 25  # of the calls, messages and photos a contact shows
+KINDS = {"calls": CALL, "messages": MESSAGE, "photos": PHOTO}
 SEARCH = (
     openapi.query("search", "Words, each the start of a word of a name, company, job title, email or phone digits"),
     openapi.query("searchby", "Find the search words in this field only (name, email and phone mean each of theirs)"),
@@ -117,7 +118,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     for name in (name for name in KINDS if name in wanted):
         kind = KINDS[name]
         kept = activities.of_contact(request.principal, kind, int(contact.item.id), INCLUDED)
-        view[name] = [activities.view(kind, record) for record in kept]
+        view[name] = [activities.view(kind, record, own=False) for record in kept]
     if "projects" in wanted:
         view["projects"] = contacts.project_views(contact.item)
     if "contacts" in wanted:

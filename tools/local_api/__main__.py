@@ -1,8 +1,9 @@
-"""`make run`: the API on http://127.0.0.1:3000 over an embedded DynamoDB, with no Docker and no AWS.
+"""`make run`: the API on http://127.0.0.1:3000 over an embedded DynamoDB and S3, with no Docker and no AWS.
 
 Environment:
     PORT               the API's port (3000)
-    DYNAMODB_PORT      the embedded DynamoDB's port (8000), for contacts-admin --endpoint-url
+    DYNAMODB_PORT      the embedded store's port (8000): DynamoDB, for contacts-admin
+                       --endpoint-url, and S3, where presigned upload and download URLs point
     DYNAMODB_ENDPOINT  use this DynamoDB (e.g. DynamoDB Local) instead of the embedded one
     TABLE_NAME         the table to use or create (contacts-api)
     API_KEY            the development key to register (ck.dev.<id>.<secret>); printed if made up
@@ -16,8 +17,10 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from local_api.environment import REGION, function_environment
+from local_api.buckets import BucketEvents, create_buckets
+from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway
+from local_api.permissions import Permissions
 from local_api.store import create_tables, serve_moto
 from local_api.template import load
 
@@ -56,16 +59,22 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     table = os.environ.get("TABLE_NAME", "contacts-api")
-    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
-    embedded = not endpoint
-    if embedded:
-        db_port = int(os.environ.get("DYNAMODB_PORT", "8000"))
-        serve_moto(db_port)
-        endpoint = f"http://127.0.0.1:{db_port}"
+    embedded_store = f"http://127.0.0.1:{int(os.environ.get('DYNAMODB_PORT', '8000'))}"
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT") or embedded_store
     template = load()
-    gateway = Gateway(template, function_environment(template, {"ContactsTable": table}, endpoint))
-    create_tables(template, {"ContactsTable": table}, endpoint, REGION)
-    gateway.bind_table("ContactsTable", table, endpoint, embedded_moto=embedded)
+    names = local_names(template, table)
+    permissions = Permissions(template, names)
+    permissions.install()
+    environment = function_environment(template, names, endpoint, embedded_store)
+    gateway = Gateway(template, environment, permissions=permissions)
+    bucket_events = BucketEvents(template, names, embedded_store, gateway.invoke)
+    try:
+        serve_moto(urlsplit(embedded_store).port or 8000, bucket_events.wrap)
+    except OSError as exc:
+        sys.exit(f"Cannot serve the embedded store on {embedded_store} ({exc.strerror}); choose DYNAMODB_PORT=")
+    create_tables(template, names, endpoint, REGION)
+    create_buckets(template, names, embedded_store)
+    gateway.bind_table("ContactsTable", table, endpoint, embedded_moto=endpoint == embedded_store)
 
     from crm import keys  # after Gateway set the environment the functions read
 
@@ -79,7 +88,7 @@ def main() -> None:
     except OSError as exc:
         sys.exit(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another with PORT=")
     print(f"contacts-api on http://127.0.0.1:{port} (docs: http://127.0.0.1:{port}/docs)")
-    print(f"DynamoDB at {endpoint}, table {table}")
+    print(f"DynamoDB at {endpoint}, table {table}; S3 at {embedded_store}")
     print(f"Development key (account {DEV_ACCOUNT}, user 1, scope admin):")
     print(key, flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from local_api.permissions import Permissions
 from local_api.streams import MotoStreamReader, StreamDelivery, StreamReader
 from local_api.template import Function, GatewayResponse, Route, Template
 
@@ -89,8 +90,16 @@ def _allowed(policy: dict[str, Any], method_arn: str) -> bool:
 
 
 class Gateway:
-    def __init__(self, template: Template, environment: dict[str, str], stage_in_path: bool = False) -> None:
+    def __init__(
+        self,
+        template: Template,
+        environment: dict[str, str],
+        stage_in_path: bool = False,
+        permissions: Permissions | None = None,
+    ) -> None:
+        """``permissions``: check each function's AWS calls against its role, as AWS would."""
         self.template = template
+        self.permissions = permissions
         self.stage_in_path = stage_in_path  # requestContext.path with /v1, as behind API Gateway
         self._handlers: dict[str, Any] = {}
         self.streams: list[StreamDelivery] = []
@@ -113,7 +122,11 @@ class Gateway:
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         with self._lock:
-            return self.handler(logical_id)(event, LambdaContext(logical_id))
+            handler = self.handler(logical_id)
+            if self.permissions is None:
+                return handler(event, LambdaContext(logical_id))
+            with self.permissions.acting_as(logical_id):
+                return handler(event, LambdaContext(logical_id))
 
     def bind_table(self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False) -> None:
         """The table the functions now use; its stream feeds the functions subscribed to it.

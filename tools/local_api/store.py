@@ -7,6 +7,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,16 @@ class _QuietHandler(MotoRequestHandler):
         pass  # one line per DynamoDB call drowns the API's own log
 
 
-def serve_moto(port: int) -> BaseWSGIServer:
-    """moto's server on 127.0.0.1:``port``, one request at a time.
+def serve_moto(port: int, wrap: Callable[[Any], Any] | None = None) -> BaseWSGIServer:
+    """moto's server (DynamoDB and S3) on 127.0.0.1:``port``, one request at a time; ``wrap`` is a
+    WSGI middleware to put in front of it (local_api.buckets' notifications).
 
     moto's store does not serialise conditional writes made on several threads at once; serving
     requests one after the other makes each write atomic, as DynamoDB's are.
     """
     app = DomainDispatcherApplication(create_backend_app)
+    if wrap is not None:
+        app = wrap(app)
     server = make_server("127.0.0.1", port, app, threaded=False, request_handler=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
     return server

@@ -1,4 +1,4 @@
-"""What the local API needs from template.yaml: functions, routes, the authorizer, the table.
+"""What the local API needs from template.yaml: functions, routes, the authorizer, tables, buckets.
 
 template.yaml is the single source of truth; nothing here repeats a route or a setting.
 """
@@ -57,11 +57,24 @@ class StreamSubscription:
 
 
 @dataclass(frozen=True)
+class BucketSubscription:
+    """A function S3 notifies of new objects in a bucket (asynchronously, with Lambda's retries)."""
+
+    function: str
+    bucket: str  # logical id
+    events: list[str]  # s3:ObjectCreated:* ...
+    prefix: str
+    suffix: str
+    retries: int
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_dir: Path
     handler: str  # module.path.attribute, relative to code_dir
     environment: dict[str, Any] = field(default_factory=dict)
+    statements: list[dict[str, Any]] = field(default_factory=list)  # its role's, as written
 
     @property
     def module_file(self) -> Path:
@@ -89,12 +102,25 @@ class Template:
     gateway_responses: dict[str, GatewayResponse]
     tables: dict[str, dict[str, Any]]  # logical id -> Properties
     streams: list[StreamSubscription]
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Properties
+    bucket_events: list[BucketSubscription] = field(default_factory=list)
 
 
-def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any]) -> Function:
+def _statements(props: dict[str, Any], resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of a function's role: its SAM ``Policies``, or those of the ``Role`` it names."""
+    role = props.get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        policies = resources[role["Fn::GetAtt"][0]]["Properties"].get("Policies") or []
+        return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
+    return [
+        s for policy in props.get("Policies") or [] if isinstance(policy, dict) for s in policy.get("Statement", [])
+    ]
+
+
+def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resources: dict[str, Any]) -> Function:
     env = dict((globals_.get("Environment") or {}).get("Variables") or {})
     env.update((props.get("Environment") or {}).get("Variables") or {})
-    return Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env)
+    return Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env, _statements(props, resources))
 
 
 def _static(value: str) -> str:
@@ -106,12 +132,12 @@ def load(path: Path = TEMPLATE) -> Template:
     document = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
     resources: dict[str, Any] = document["Resources"]
     globals_ = (document.get("Globals") or {}).get("Function") or {}
-    functions, routes, tables, streams = {}, [], {}, []
+    functions, routes, tables, streams, buckets, bucket_events = {}, [], {}, [], {}, []
     authorizer, stage, responses = None, "v1", {}
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties") or {}
         if kind == "AWS::Serverless::Function":
-            functions[logical_id] = _function(logical_id, props, globals_)
+            functions[logical_id] = _function(logical_id, props, globals_, resources)
             for event in (props.get("Events") or {}).values():
                 p = event["Properties"]
                 if event["Type"] == "DynamoDB":
@@ -125,6 +151,20 @@ def load(path: Path = TEMPLATE) -> Template:
                             int(p.get("MaximumRetryAttempts", 0)),
                         )
                     )
+                if event["Type"] == "S3":
+                    rules = (((p.get("Filter") or {}).get("S3Key") or {}).get("Rules")) or []
+                    found = {rule["Name"].lower(): rule["Value"] for rule in rules}
+                    events = p["Events"] if isinstance(p["Events"], list) else [p["Events"]]
+                    retries = int((props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2))
+                    subscription = BucketSubscription(
+                        logical_id,
+                        p["Bucket"]["Ref"],
+                        events,
+                        found.get("prefix", ""),
+                        found.get("suffix", ""),
+                        retries,
+                    )
+                    bucket_events.append(subscription)
                 if event["Type"] != "Api":
                     continue
                 authorized = (p.get("Auth") or {}).get("Authorizer") != "NONE"
@@ -144,4 +184,6 @@ def load(path: Path = TEMPLATE) -> Template:
                 )
         elif kind == "AWS::DynamoDB::Table":
             tables[logical_id] = props
-    return Template(functions, routes, authorizer, stage, responses, tables, streams)
+        elif kind == "AWS::S3::Bucket":
+            buckets[logical_id] = props
+    return Template(functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events)

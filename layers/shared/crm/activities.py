@@ -54,9 +54,10 @@ class Kind:
     # body before the field table's (both may be absent).
     stamped: Callable[[str], dict[str, Any]] = lambda now: {}
     check: Callable[[Mapping[str, Any]], None] = lambda body: None
-    # What a view shows besides the fields (a photo's URLs); the changes a write makes to its
-    # contact (contact, old, new -> update actions), in the same transaction; what follows a delete.
-    shown: Callable[[Any], dict[str, Any]] = lambda record: {}
+    # What a view shows besides the fields (a photo's URLs; ``own``: shown by the kind's own
+    # function, which may sign what others may not); the changes a write makes to its contact
+    # (contact, old, new -> update actions), in the same transaction; what follows a delete.
+    shown: Callable[[Any, bool], dict[str, Any]] = lambda record, own: {}
     contact_actions: Callable[[Any, Any, Any], list[Any]] = lambda contact, old, new: []
     removed: Callable[[Any], None] = lambda record: None
     echoed: frozenset[str] = frozenset()  # what ``shown`` adds: a client may send it back, unheeded
@@ -426,10 +427,11 @@ def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | Non
 # --- representation ------------------------------------------------------------------------------
 
 
-def view(kind: Kind, record: Any) -> dict[str, Any]:
-    """Every field in alphabetical order, as ContactHero's XML has them (typed, nil when unset)."""
+def view(kind: Kind, record: Any, own: bool = True) -> dict[str, Any]:
+    """Every field in alphabetical order, as ContactHero's XML has them (typed, nil when unset).
+    ``own``: the kind's own function shows it (not a contact's ``include=``)."""
     fields = {field.name: typed(field.kind, getattr(record, field.name)) for field in kind.fields}
-    return dict(sorted({**fields, **kind.shown(record)}.items()))
+    return dict(sorted({**fields, **kind.shown(record, own)}.items()))
 
 
 def time_param(query: Mapping[str, str], name: str) -> str | None:

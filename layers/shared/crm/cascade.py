@@ -1,5 +1,6 @@
 """What goes when a contact goes: everything under ``D#<contact>#`` (its notes, history, and its copies
-of its calls), and the other copies those name in ``refs`` (crm.activities).
+of its calls, messages and photos), the other copies those name in ``refs`` (crm.activities), and
+its photos' images (crm.storage.files).
 
 The contact itself is deleted first, in its own transaction, so nothing half-deleted is ever
 visible; its removal reaches the cleanup function through the table's stream, which deletes
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from crm.storage import files
 from crm.storage.db import backoff
-from crm.storage.items import Item, account_pk, dependants_prefix
+from crm.storage.items import PHOTO_LETTER, Item, account_pk, dependants_prefix
 
 BATCH = 25  # BatchWriteItem's limit
 PAGE = 500
@@ -37,6 +39,13 @@ def _write_all(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
             return
         backoff(attempt)
     raise RuntimeError(f"{len(requests)} deletes still unprocessed after {ATTEMPTS} attempts")
+
+
+def _images(account_id: str, contact_id: int, items: list[dict[str, Any]]) -> list[str]:
+    """The object keys of the photos among a contact's dependants (``D#<contact>#P#...#<id>``)."""
+    prefix = f"{dependants_prefix(contact_id)}{PHOTO_LETTER}#"
+    ids = [int(item["sk"]["S"].rsplit("#", 1)[1]) for item in items if item["sk"]["S"].startswith(prefix)]
+    return [key for i in ids for key in (files.upload_key(account_id, i), files.photo_key(account_id, i))]
 
 
 def _keys(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,6 +72,9 @@ def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], 
     deleted = 0
     while True:
         page = client.query(**query)
+        images = _images(account_id, contact_id, page["Items"])
+        if images:  # before their records: a retry finds the records, so the images too
+            files.delete(*images)
         keys = [{"DeleteRequest": {"Key": key}} for item in page["Items"] for key in _keys(item)]
         for start in range(0, len(keys), BATCH):
             if time_left() < 5:

@@ -19,6 +19,7 @@ from crm.http.xml import Nil
 from crm.numbers import whole
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
+from crm.storage import files
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
 from crm.storage.items import (
     STATES,
@@ -419,6 +420,10 @@ def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
     view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
     view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
+    if item.photo_id:
+        # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
+        # with a photo has one, so one without comes back element for element as ContactHero's.
+        view["photo_url"] = files.download_url(files.photo_key(item.pk[2:], int(item.photo_id)))
     ordered = dict(sorted(view.items()))
     if notes is not None:
         ordered["notes"] = notes

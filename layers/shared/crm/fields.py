@@ -96,6 +96,9 @@ ADDRESS_ALIASES = {
 # Associations a client may send back, as a list, from a representation it read; they are not
 # changed through the contact (notes have their own routes).
 ECHOED = {"notes"}
+# What a representation shows but no client sets: sent back, it is ignored (a contact's photo_url
+# changes with its photos).
+SHOWN_ONLY = {"photo_url"}
 
 
 def _text(field: Field, value: Any, errors: list[str]) -> str | None:
@@ -285,7 +288,7 @@ def validate(
     """
     errors = [] if errors is None else errors
     by_name = {field.name: field for field in table}
-    unknown = sorted(name for name in fields if name not in by_name and name not in ECHOED)
+    unknown = sorted(name for name in fields if name not in by_name and name not in ECHOED and name not in SHOWN_ONLY)
     if unknown:
         errors.append(f"Unknown fields: {', '.join(unknown)}")
     changes: dict[str, Any] = {}

@@ -50,6 +50,12 @@ def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
 
 
 CONTACT = record(CONTACT_FIELDS, "first_name")
+CONTACT["properties"]["photo_url"] = {
+    "type": "string",
+    "format": "uri",
+    "readOnly": True,
+    "description": "Downloads the current photo for a few minutes; absent without one",
+}
 ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
 ERROR_STATUSES = (
     (400, "Malformed request or parameters"),

@@ -43,6 +43,7 @@ from crm.config import settings
 from crm.fields import CALL_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, PHOTO_FIELDS, Field
 
 ID_WIDTH = 10
+PHOTO_LETTER = "P"  # a photo's sort keys' letter (crm.photos), which crm.cascade looks for
 
 
 def account_pk(account_id: str) -> str:

@@ -1,0 +1,113 @@
+"""The photos bucket: where an account's files live, and presigned URLs to move them.
+
+Every object key names its account, as every table key does:
+
+    uploads/<account>/<photo id:010>   what a client PUT with the upload URL; unchecked, it
+                                       triggers the photos function and expires after a day
+    photos/<account>/<photo id:010>    a checked image, served only through download URLs
+
+The image never passes through Lambda (but for the small ones sent inline): clients PUT to
+and GET from S3 with URLs signed for one object, one method and a few minutes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from crm import config
+from crm.storage.items import ID_WIDTH
+
+UPLOADS, PHOTOS = "uploads/", "photos/"
+UPLOAD_SECONDS = 900  # an upload URL's life: long enough for 10 MB on a slow link
+DOWNLOAD_SECONDS = 300  # a download URL's: to be used now, not stored
+
+
+@cache
+def _client(endpoint: str | None, region: str) -> Any:
+    # Off AWS (an embedded S3 on loopback) bucket names cannot be host names: path style.
+    style = "path" if endpoint else "virtual"
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(signature_version="s3v4", s3={"addressing_style": style}),
+    )
+
+
+def client() -> Any:
+    settings = config.settings
+    return _client(settings.s3_endpoint, settings.region)
+
+
+def bucket() -> str:
+    return config.settings.photos_bucket
+
+
+def upload_key(account_id: str, photo_id: int) -> str:
+    return f"{UPLOADS}{account_id}/{photo_id:0{ID_WIDTH}d}"
+
+
+def photo_key(account_id: str, photo_id: int) -> str:
+    return f"{PHOTOS}{account_id}/{photo_id:0{ID_WIDTH}d}"
+
+
+def parse_upload_key(key: str) -> tuple[str, int] | None:
+    """(account id, photo id) of an upload's key (already URL-decoded); None if it is not one."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] + "/" != UPLOADS or not parts[1] or not (parts[2].isascii() and parts[2].isdigit()):
+        return None
+    return parts[1], int(parts[2])
+
+
+def upload_url(key: str, content_type: str) -> str:
+    """A URL that PUTs this one object, with this Content-Type (signed: another is refused)."""
+    params = {"Bucket": bucket(), "Key": key, "ContentType": content_type}
+    return client().generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_SECONDS)
+
+
+def download_url(key: str) -> str:
+    """A URL that GETs this one object for a few minutes."""
+    return client().generate_presigned_url(
+        "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
+    )
+
+
+def put(key: str, data: bytes, content_type: str) -> None:
+    client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
+
+
+def size(key: str) -> int | None:
+    """The object's size in bytes, or None if there is none."""
+    try:
+        return int(client().head_object(Bucket=bucket(), Key=key)["ContentLength"])
+    except client().exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def head_bytes(key: str, count: int) -> bytes:
+    """The object's first ``count`` bytes (one ranged GET: the rest is never read)."""
+    return client().get_object(Bucket=bucket(), Key=key, Range=f"bytes=0-{count - 1}")["Body"].read()
+
+
+def copy(source: str, target: str, content_type: str) -> None:
+    """Copy within the bucket (server-side), with this Content-Type."""
+    client().copy_object(
+        Bucket=bucket(),
+        Key=target,
+        CopySource={"Bucket": bucket(), "Key": source},
+        ContentType=content_type,
+        MetadataDirective="REPLACE",
+    )
+
+
+def delete(*keys: str) -> None:
+    """Delete these objects; deleting one that is not there is no error."""
+    objects = [{"Key": key} for key in keys]
+    for start in range(0, len(objects), 1000):  # DeleteObjects' limit
+        client().delete_objects(Bucket=bucket(), Delete={"Objects": objects[start : start + 1000], "Quiet": True})

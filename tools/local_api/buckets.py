@@ -1,0 +1,162 @@
+"""S3 on this machine: the template's buckets in the embedded moto server, and their notifications.
+
+``BucketEvents.wrap`` sits in front of moto's server: when an object is created there (a PUT,
+a copy, a completed multipart upload, as a presigned URL makes them), the functions the template
+subscribes to that bucket get S3's event, on a thread of their own, after the upload has been
+answered, as S3 invokes them asynchronously, with Lambda's retries for a failed invocation.
+"""
+
+from __future__ import annotations
+
+import datetime
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus
+
+import boto3
+from botocore.config import Config
+
+from local_api.environment import ACCOUNT, REGION
+from local_api.template import BucketSubscription, Template
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+@cache
+def s3_client(endpoint: str) -> Any:
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, config=config)
+
+
+def create_buckets(template: Template, names: dict[str, str], endpoint: str) -> None:
+    """Create each bucket of the template under its local name, unless it exists already."""
+    client = s3_client(endpoint)
+    existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+    for logical_id in template.buckets:
+        if names[logical_id] not in existing:
+            client.create_bucket(Bucket=names[logical_id])
+
+
+def _created(method: str, query: list[tuple[str, str]], headers: dict[str, str]) -> str | None:
+    """S3's name for the object creation a request is, or None if it creates no object."""
+    params = {name for name, _ in query if not name.lower().startswith("x-amz-")}  # presigning's own
+    if method == "PUT" and not params:
+        return "ObjectCreated:Copy" if "x-amz-copy-source" in headers else "ObjectCreated:Put"
+    if method == "POST" and params == {"uploadId"}:
+        return "ObjectCreated:CompleteMultipartUpload"
+    return None
+
+
+def _matches(subscription: BucketSubscription, event_name: str, key: str) -> bool:
+    wanted = any(pattern in (f"s3:{event_name}", "s3:ObjectCreated:*") for pattern in subscription.events)
+    return wanted and key.startswith(subscription.prefix) and key.endswith(subscription.suffix)
+
+
+class BucketEvents:
+    def __init__(self, template: Template, names: dict[str, str], endpoint: str, invoke: Invoke) -> None:
+        self.subscriptions = template.bucket_events
+        self.logical_ids = {names[logical_id]: logical_id for logical_id in template.buckets}
+        self.endpoint, self.invoke = endpoint, invoke
+        self.pending: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.failed: list[dict[str, Any]] = []  # what the on-failure destination would hold
+        threading.Thread(target=self._deliver_forever, name="s3-events", daemon=True).start()
+
+    # --- seeing uploads ------------------------------------------------------------------------
+
+    def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        """A WSGI middleware for moto's server that notes every object it creates."""
+
+        def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+            bucket, _, key = path.lstrip("/").partition("/")
+            headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+            event_name = None
+            if bucket in self.logical_ids and key:
+                query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+                event_name = _created(environ.get("REQUEST_METHOD", ""), query, headers)
+            status: list[str] = []
+
+            def noting(code: str, response_headers: Any, *args: Any) -> Any:
+                status.append(code)
+                return start_response(code, response_headers, *args)
+
+            body = app(environ, noting)
+            if event_name and status and status[0].startswith("200"):
+                self.pending.put((bucket, key, event_name))
+            return body
+
+        return middleware
+
+    # --- delivering them -----------------------------------------------------------------------
+
+    def settle(self, timeout: float = 30) -> None:
+        """Wait until every event seen so far has been delivered (tests, before they look)."""
+        deadline = time.monotonic() + timeout
+        while self.pending.unfinished_tasks:
+            if time.monotonic() > deadline:
+                raise TimeoutError("S3 events still undelivered")
+            time.sleep(0.01)
+
+    def _event(self, bucket: str, key: str, event_name: str) -> dict[str, Any]:
+        try:
+            head = s3_client(self.endpoint).head_object(Bucket=bucket, Key=key)
+        except Exception:  # deleted since: S3 still tells of its creation
+            head = {"ContentLength": 0, "ETag": ""}
+        now = datetime.datetime.now(datetime.UTC)
+        return {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": REGION,
+                    "eventTime": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "eventName": event_name,
+                    "userIdentity": {"principalId": ACCOUNT},
+                    "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                    "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": ""},
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "configurationId": "local",
+                        "bucket": {
+                            "name": bucket,
+                            "ownerIdentity": {"principalId": ACCOUNT},
+                            "arn": f"arn:aws:s3:::{bucket}",
+                        },
+                        "object": {
+                            # S3 sends keys URL-encoded, a space as "+".
+                            "key": quote_plus(key, safe="/"),
+                            "size": int(head["ContentLength"]),
+                            "eTag": head["ETag"].strip('"'),
+                            "sequencer": f"{time.time_ns():016X}",
+                        },
+                    },
+                }
+            ]
+        }
+
+    def _deliver(self, bucket: str, key: str, event_name: str) -> None:
+        for subscription in self.subscriptions:
+            if subscription.bucket != self.logical_ids[bucket] or not _matches(subscription, event_name, key):
+                continue
+            event = self._event(bucket, key, event_name)
+            for attempt in range(subscription.retries + 1):
+                try:
+                    self.invoke(subscription.function, event)
+                    break
+                except Exception:
+                    time.sleep(min(0.05 * 2**attempt, 0.5))  # Lambda waits minutes; locally, keep it short
+            else:
+                self.failed.append(event)
+
+    def _deliver_forever(self) -> None:
+        while True:
+            bucket, key, event_name = self.pending.get()
+            try:
+                self._deliver(bucket, key, event_name)
+            finally:
+                self.pending.task_done()
