@@ -225,3 +225,19 @@ def test_cfn_lint_is_clean() -> None:
         [str(Path(sys.executable).parent / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_photos_bucket_is_private_encrypted_and_drops_abandoned_uploads(cloudformation: dict[str, Any]) -> None:
+    bucket = cloudformation["Resources"]["PhotosBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    (expiry,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert (expiry["Prefix"], expiry["ExpirationInDays"], expiry["Status"]) == ("uploads/", 1, "Enabled")
+    assert expiry["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # Only uploads/ notifies the function: the checked images it writes under photos/ must not.
+    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    policy = cloudformation["Resources"]["PhotosBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Condition"]) for s in policy] == [("Deny", {"Bool": {"aws:SecureTransport": "false"}})]
