@@ -304,7 +304,6 @@ def test_bad_fields_are_422_and_change_nothing(api: Client, ada: int, fields: di
 def test_update_changes_the_caption_only(api: Client, ada: int) -> None:
     photo = make(api, ada)
     upload(photo, PNG)
-    ready = shown(api, 1)
     reply = api.patch("/photos/1", {"photo": {"caption": "Ada at the bench"}})
     assert reply.status == 200, reply.text
     assert (reply.json()["photo"]["caption"], reply.json()["photo"]["version"]) == ("Ada at the bench", 3)
@@ -312,9 +311,9 @@ def test_update_changes_the_caption_only(api: Client, ada: int) -> None:
     assert (reply.status, errors(reply)) == (422, ["Content type is read-only"])
     reply = api.put("/photos/1", {"photo": {"contact_id": api.create()["id"]}})
     assert (reply.status, errors(reply)) == (422, ["Contact id cannot be changed: create a new photo"])
-    echoed = {**ready, "caption": "Echoed"}  # what it read, URLs and all, sent back
+    echoed = {**shown(api, 1), "caption": "Echoed"}  # what it read, URLs and all, sent back
     reply = api.put("/photos/1", {"photo": echoed}, headers={"If-Match": '"3"'})
-    assert (reply.status, reply.json()["photo"]["caption"]) == (200, "Echoed")
+    assert (reply.status, reply.json()["photo"]["caption"]) == (200, "Echoed"), reply.text
 
 
 def test_list_filters_by_contact_and_status(api: Client, ada: int) -> None:
