@@ -27,7 +27,7 @@ from crm.storage import files
 from crm.storage.items import Item, PhotoItem, account_pk, dependants_prefix
 from local_api.streams import matches
 from local_api.template import ROOT
-from tests.conftest import BACKENDS, GATEWAY, S3_ENDPOINT, backend, s3_client
+from tests.conftest import BACKENDS, BUCKET_EVENTS, GATEWAY, S3_ENDPOINT, backend, s3_client
 
 EVENTS = ROOT / "events"
 ENV_FILE = EVENTS / "env.json"
@@ -276,7 +276,8 @@ def invoke(name: str) -> Any:
     if is_bucket_event(name):
         for record in load(name)["Records"]:
             bucket, key = record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
-            s3_client(S3_ENDPOINT).put_object(Bucket=bucket, Key=key, Body=UPLOADED_IMAGE)
+            with BUCKET_EVENTS.silenced():  # the replayed event is S3's word of this object
+                s3_client(S3_ENDPOINT).put_object(Bucket=bucket, Key=key, Body=UPLOADED_IMAGE)
     try:
         return GATEWAY.invoke(function_of(name), load(name))
     except Exception as exc:

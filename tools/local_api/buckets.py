@@ -13,7 +13,8 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
@@ -64,6 +65,7 @@ class BucketEvents:
         self.endpoint, self.invoke = endpoint, invoke
         self.pending: queue.Queue[tuple[str, str, str]] = queue.Queue()
         self.failed: list[dict[str, Any]] = []  # what the on-failure destination would hold
+        self.silent = False
         threading.Thread(target=self._deliver_forever, name="s3-events", daemon=True).start()
 
     # --- seeing uploads ------------------------------------------------------------------------
@@ -86,11 +88,20 @@ class BucketEvents:
                 return start_response(code, response_headers, *args)
 
             body = app(environ, noting)
-            if event_name and status and status[0].startswith("200"):
+            if event_name and status and status[0].startswith("200") and not self.silent:
                 self.pending.put((bucket, key, event_name))
             return body
 
         return middleware
+
+    @contextmanager
+    def silenced(self) -> Iterator[None]:
+        """Objects created meanwhile notify nothing (the object of an event that is replayed)."""
+        self.silent = True
+        try:
+            yield
+        finally:
+            self.silent = False
 
     # --- delivering them -----------------------------------------------------------------------
 
