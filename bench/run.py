@@ -112,7 +112,8 @@ def main() -> int:
         for name, seconds, ratio in cold_start(template, env):
             print(f"  {name:34} {seconds * 1000:8.0f} ms   x{ratio:5.2f}")
 
-        gateway = Gateway(template, env)
+        # The handlers' INFO lines would bury the figures.
+        gateway = Gateway(template, {**env, "POWERTOOLS_LOG_LEVEL": "WARNING"})
         create_tables(template, {"ContactsTable": "contacts-bench"}, endpoint, REGION)
         from crm import contacts, keys  # after the gateway set the environment
         from crm.auth import Principal, granted_scopes
