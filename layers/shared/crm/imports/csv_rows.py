@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from crm.fields import ALIASES, WRITABLE
+from crm.imports import Row
 
 # Outlook's "Export to a file" columns that are not our names once lower-cased and underscored.
 OUTLOOK = {
@@ -151,12 +152,6 @@ def _delimiter(header_line: str) -> str:
     """Comma or semicolon: whichever separates more of the header outside quotes."""
     outside = re.sub(r'"[^"]*"', "", header_line)
     return ";" if outside.count(";") > outside.count(",") else ","
-
-
-@dataclass
-class Row:
-    line: int  # where the row starts in the file (1 is the header)
-    body: dict[str, Any]
 
 
 def rows(stream: IO[bytes], columns_seen: list[Columns] | None = None) -> Iterator[Row]:
