@@ -158,6 +158,11 @@ def _value(element: ET.Element, depth: int, max_depth: int) -> Any:
     return text
 
 
+def value_of(element: ET.Element, max_depth: int) -> Any:
+    """An element's value as a body's (what ``loads`` gives for a root; imports read each contact so)."""
+    return _value(element, 1, max_depth)
+
+
 def loads(data: bytes, max_depth: int) -> tuple[str, Any]:
     """Parse a document; returns (root name, value). DTDs, entities and external references are 400."""
     try:

@@ -12,3 +12,4 @@ class Row:
     line: int  # where the row starts: a line of a CSV file (1 is its header), a vCard's number
     body: dict[str, Any]
     uid: str | None = None  # the source's own id of the contact (a vCard's UID), for re-imports
+    error: str | None = None  # why the row is no contact at all (a JSON number where one was due)
