@@ -9,6 +9,7 @@ API Gateway would send, and falls back to the template's gateway responses.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import importlib.util
 import os
@@ -121,12 +122,9 @@ class Gateway:
         return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        with self._lock:
-            handler = self.handler(logical_id)
-            if self.permissions is None:
-                return handler(event, LambdaContext(logical_id))
-            with self.permissions.acting_as(logical_id):
-                return handler(event, LambdaContext(logical_id))
+        acting = self.permissions.acting_as(logical_id) if self.permissions else contextlib.nullcontext()
+        with self._lock, acting:
+            return self.handler(logical_id)(event, LambdaContext(logical_id))
 
     def bind_table(self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False) -> None:
         """The table the functions now use; its stream feeds the functions subscribed to it.

@@ -21,13 +21,9 @@ from botocore.exceptions import ClientError
 from local_api.environment import ACCOUNT, REGION, resolve
 from local_api.template import Template
 
-# Operations whose IAM action is another's (or several), and the transaction items' actions.
-ACTIONS = {
-    ("s3", "HeadObject"): ("GetObject",),
-    ("s3", "ListObjectsV2"): ("ListBucket",),
-    ("s3", "DeleteObjects"): ("DeleteObject",),
-    ("dynamodb", "TransactGetItems"): ("GetItem",),
-}
+# Operations whose IAM action is another's (those on several resources are in ``_needs``), and
+# the transaction items' actions.
+ACTIONS = {("s3", "HeadObject"): ("GetObject",), ("dynamodb", "TransactGetItems"): ("GetItem",)}
 TRANSACT_ITEMS = {
     "Put": "PutItem",
     "Update": "UpdateItem",

@@ -30,7 +30,7 @@ from crm import history, times
 from crm.auth import Principal
 from crm.contacts import expected_version, load_visible, typed, visible_ids
 from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
-from crm.fields import Field, validate
+from crm.fields import Field, query_value, validate
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import ConditionFailed, backoff, next_id, transact
@@ -306,8 +306,7 @@ def _write(
 
 def checked(kind: Kind, body: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
     kind.check(body)  # first: a body too large is a 413 whatever else is wrong with it
-    body = {name: value for name, value in body.items() if name not in kind.echoed}
-    fields = validate(kind.fields, body, current, kind.required)
+    fields = validate(kind.fields, body, current, kind.required, shown=kind.echoed)
     if current is None and fields.get("contact_id") is None:
         raise Unprocessable("Contact id cannot be blank")
     if current is not None and fields.get("contact_id", current["contact_id"]) != current["contact_id"]:
@@ -332,10 +331,10 @@ def create(
     _load_contact(principal, contact_id)  # before an id is taken
     record_id = next_id(principal.account_id, kind.name)
     prepared = prepare(record_id) if prepare else {}
+    defaults = {field.name: field.default for field in kind.fields if field.writable and field.default is not None}
+    sent = {name: v for name, v in fields.items() if v is not None}
     for attempt in range(ATTEMPTS):
         contact, now = _load_contact(principal, contact_id), times.now()
-        defaults = {field.name: field.default for field in kind.fields if field.writable and field.default is not None}
-        sent = {name: v for name, v in fields.items() if v is not None}
         values = {**defaults, **kind.stamped(now), **sent, **prepared}
         record = kind.model(
             account_pk(principal.account_id),
@@ -432,6 +431,14 @@ def view(kind: Kind, record: Any, own: bool = True) -> dict[str, Any]:
     ``own``: the kind's own function shows it (not a contact's ``include=``)."""
     fields = {field.name: typed(field.kind, getattr(record, field.name)) for field in kind.fields}
     return dict(sorted({**fields, **kind.shown(record, own)}.items()))
+
+
+def contact_filter(query: Mapping[str, str]) -> Filter:
+    """The filter every kind's list has: ``contact_id``, one contact's records."""
+    wanted = Filter()
+    if (query.get("contact_id") or "").strip():
+        wanted.contact_id = query_value(query, "contact_id", Field("contact_id", "integer"))
+    return wanted
 
 
 def time_param(query: Mapping[str, str], name: str) -> str | None:

@@ -26,14 +26,13 @@ CALL = Kind(
     states=("o", "c"),
     state_of=lambda call: "c" if call.completed_at else "o",
 )
-FILTERS = ("contact_id", "completed", "due_before", "due_after")
 
 
 def list_filter(query: Mapping[str, str]) -> Filter:
     """``GET /calls``'s filters: contact_id, completed (true/false), due_before and due_after."""
-    wanted = Filter(after=activities.time_param(query, "due_after"), before=activities.time_param(query, "due_before"))
-    if (query.get("contact_id") or "").strip():
-        wanted.contact_id = query_value(query, "contact_id", Field("contact_id", "integer"))
+    after, before = activities.time_param(query, "due_after"), activities.time_param(query, "due_before")
+    wanted = activities.contact_filter(query)
+    wanted.after, wanted.before = after, before
     if (query.get("completed") or "").strip():
         wanted.states = ("c",) if query_value(query, "completed", Field("completed", "boolean")) else ("o",)
     return wanted

@@ -96,9 +96,9 @@ ADDRESS_ALIASES = {
 # Associations a client may send back, as a list, from a representation it read; they are not
 # changed through the contact (notes have their own routes).
 ECHOED = {"notes"}
-# What a representation shows but no client sets: sent back, it is ignored (a contact's photo_url
-# changes with its photos).
-SHOWN_ONLY = {"photo_url"}
+# What a contact's representation shows but no client sets: sent back, it is ignored (photo_url
+# changes with the contact's photos).
+CONTACT_SHOWN = frozenset({"photo_url"})
 
 
 def _text(field: Field, value: Any, errors: list[str]) -> str | None:
@@ -278,17 +278,19 @@ def validate(
     current: Mapping[str, Any] | None,
     required: str | None,
     errors: list[str] | None = None,
+    shown: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Check a body against a field table: returns {field: stored value} for the writable fields it sets.
 
     ``current`` is the stored resource on an update (None on create). Read-only fields may be
     sent back with their current value, as a client that edits what it read would; ``version``
     on an update makes the write conditional instead (the caller reads it). Unknown fields and
-    invalid values are a 422 that names every one of them.
+    invalid values are a 422 that names every one of them. ``shown``: what the resource's
+    representation adds to its fields (URLs): a client may send it back, and it is ignored.
     """
     errors = [] if errors is None else errors
     by_name = {field.name: field for field in table}
-    unknown = sorted(name for name in fields if name not in by_name and name not in ECHOED and name not in SHOWN_ONLY)
+    unknown = sorted(name for name in fields if name not in by_name and name not in ECHOED and name not in shown)
     if unknown:
         errors.append(f"Unknown fields: {', '.join(unknown)}")
     changes: dict[str, Any] = {}
@@ -316,7 +318,8 @@ def validate(
 def contact_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A contact body, in any documented dialect, as {field: stored value} (see ``validate``)."""
     errors: list[str] = []
-    return validate(CONTACT_FIELDS, _expand_aliases(dict(body), errors), current, "first_name", errors)
+    fields = _expand_aliases(dict(body), errors)
+    return validate(CONTACT_FIELDS, fields, current, "first_name", errors, CONTACT_SHOWN)
 
 
 NOTE_FIELDS: tuple[Field, ...] = (

@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm.activities import Filter, Kind
+from crm.activities import Filter, Kind, contact_filter
 from crm.errors import PayloadTooLarge
-from crm.fields import MESSAGE_BODY_MAX, MESSAGE_FIELDS, Field, query_value
+from crm.fields import MESSAGE_BODY_MAX, MESSAGE_FIELDS, query_value
 from crm.storage.items import MessageItem
 
 FIELDS_BY_NAME = {field.name: field for field in MESSAGE_FIELDS}
 CHANNELS, DIRECTIONS = FIELDS_BY_NAME["channel"].choices, FIELDS_BY_NAME["direction"].choices
+
+
+def _state(channel: str, direction: str) -> str:
+    return channel[0] + direction[0]  # email inbound: ei
 
 
 def _check(sent: Mapping[str, Any]) -> None:
@@ -31,8 +35,8 @@ MESSAGE = Kind(
     fields=MESSAGE_FIELDS,
     required="body",
     order="sent_at",
-    states=tuple(channel[0] + direction[0] for channel in CHANNELS for direction in DIRECTIONS),
-    state_of=lambda message: message.channel[0] + message.direction[0],
+    states=tuple(_state(channel, direction) for channel in CHANNELS for direction in DIRECTIONS),
+    state_of=lambda message: _state(message.channel, message.direction),
     stamped=lambda now: {"sent_at": now},
     check=_check,
 )
@@ -40,14 +44,12 @@ MESSAGE = Kind(
 
 def list_filter(query: Mapping[str, str]) -> Filter:
     """``GET /messages``'s filters: contact_id, channel and direction."""
-    wanted = Filter()
-    if (query.get("contact_id") or "").strip():
-        wanted.contact_id = query_value(query, "contact_id", Field("contact_id", "integer"))
+    wanted = contact_filter(query)
     channels, directions = CHANNELS, DIRECTIONS
     if (query.get("channel") or "").strip():
         channels = (query_value(query, "channel", FIELDS_BY_NAME["channel"]),)
     if (query.get("direction") or "").strip():
         directions = (query_value(query, "direction", FIELDS_BY_NAME["direction"]),)
     if (channels, directions) != (CHANNELS, DIRECTIONS):
-        wanted.states = tuple(channel[0] + direction[0] for channel in channels for direction in directions)
+        wanted.states = tuple(_state(channel, direction) for channel in channels for direction in directions)
     return wanted

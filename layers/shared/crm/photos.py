@@ -22,7 +22,7 @@ from crm import activities
 from crm.activities import Filter, Kind
 from crm.auth import SCOPE_LEVELS, Principal
 from crm.errors import NotFound, PayloadTooLarge, Unprocessable
-from crm.fields import PHOTO_FIELDS, PHOTO_TYPES, Field, query_value
+from crm.fields import PHOTO_FIELDS, PHOTO_TYPES, query_value
 from crm.observability import count, logger
 from crm.storage import files
 from crm.storage.items import PHOTO_LETTER, ContactItem, PhotoItem
@@ -171,10 +171,11 @@ def received(account_id: str, photo_id: int) -> str:
     if photo.status != WAITING:
         files.delete(upload)
         return "done"
-    size = files.size(upload)
-    if size is None:
+    found = files.head(upload, SNIFFED)
+    if found is None:
         return "missing"
-    sniffed = sniff(files.head_bytes(upload, SNIFFED)) if 0 < size <= UPLOAD_MAX else None
+    first, size = found
+    sniffed = sniff(first) if size <= UPLOAD_MAX else None
     if size > UPLOAD_MAX:
         outcome: dict[str, Any] = {"status": REJECTED, "error": f"The file is larger than {UPLOAD_MAX // MB} MB"}
     elif sniffed is None:
@@ -197,9 +198,7 @@ def received(account_id: str, photo_id: int) -> str:
 
 def list_filter(query: Mapping[str, str]) -> Filter:
     """``GET /photos``'s filters: contact_id and status."""
-    wanted = Filter()
-    if (query.get("contact_id") or "").strip():
-        wanted.contact_id = query_value(query, "contact_id", Field("contact_id", "integer"))
+    wanted = activities.contact_filter(query)
     if (query.get("status") or "").strip():
         wanted.states = (STATE[query_value(query, "status", FIELDS_BY_NAME["status"])],)
     return wanted

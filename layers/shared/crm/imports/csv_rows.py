@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from crm.fields import ALIASES, WRITABLE
-from crm.imports import Row
+from crm.imports import ADDRESS_PLACES, OTHER_PHONE, PHONES, Row, place
 
 # Outlook's "Export to a file" columns that are not our names once lower-cased and underscored.
 OUTLOOK = {
@@ -58,15 +58,6 @@ GOOGLE = {
 }
 # Google's numbered phones and addresses take their place from their "- Type" column.
 GOOGLE_SLOT = re.compile(r"^(phone|address) (\d+) - (.+)$")
-PHONE_TYPES = {
-    "mobile": ("mobile_phone", "mobile_phone_2"),
-    "work": ("business_phone", "business_phone_2"),
-    "home": ("home_phone", "home_phone_2"),
-    "work fax": ("business_fax",),
-    "home fax": ("home_fax",),
-    "other fax": ("other_fax",),
-}
-ADDRESS_PLACES = {"work": "business", "home": "home"}
 ADDRESS_PARTS = {
     "street": "street",
     "extended address": "street_2",
@@ -129,16 +120,13 @@ class Columns:
         for (kind, _), parts in sorted(self.slots.items(), key=lambda item: item[0][1]):
             kind_of = _key(cell(parts["type"])).lstrip("* ") if "type" in parts else ""
             if kind == "phone" and "value" in parts and cell(parts["value"]):
-                places = PHONE_TYPES.get(kind_of, ("other_phone",))
-                free = [p for p in places if p not in body]
-                if free:
-                    body[free[0]] = cell(parts["value"])
+                place(PHONES.get(kind_of.removeprefix("other "), OTHER_PHONE), body, cell(parts["value"]))
             elif kind == "address":
-                place = ADDRESS_PLACES.get(kind_of, "other")
+                where = ADDRESS_PLACES.get(kind_of, "other")
                 for part, column in parts.items():
                     ours = ADDRESS_PARTS.get(part)
-                    if ours and cell(column) and f"{place}_{ours}" not in body:
-                        body[f"{place}_{ours}"] = cell(column)
+                    if ours:
+                        place((f"{where}_{ours}",), body, cell(column))
         return body
 
 

@@ -13,20 +13,11 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from crm.imports import Row
+from crm.imports import ADDRESS_PLACES, OTHER_PHONE, PHONES, Row, place
 
-PHONES = {
-    "cell": ("mobile_phone", "mobile_phone_2"),
-    "work": ("business_phone", "business_phone_2"),
-    "home": ("home_phone", "home_phone_2"),
-    "work fax": ("business_fax",),
-    "home fax": ("home_fax",),
-    "fax": ("other_fax",),
-}
 EMAILS = ("email_address", "email_address_2", "email_address_3")
 URLS = ("url", "url_2", "url_3")
 ADDRESS_PARTS = (None, "street_2", "street", "city", "state", "postal_code", "country")  # ADR's order
-PLACES = {"work": "business", "home": "home"}
 ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
@@ -66,18 +57,12 @@ def _parse(line: str) -> tuple[str, set[str], str]:
     return name.rsplit(".", 1)[-1].upper(), types, value
 
 
-def _place(slots: tuple[str, ...], body: dict[str, Any], value: str) -> None:
-    free = [slot for slot in slots if slot not in body]
-    if free and value:
-        body[free[0]] = value
-
-
 def _phone_slots(types: set[str]) -> tuple[str, ...]:
     if "fax" in types:
         key = "work fax" if "work" in types else "home fax" if "home" in types else "fax"
     else:
-        key = next((t for t in ("cell", "work", "home") if t in types), "")
-    return PHONES.get(key, ("other_phone",))
+        key = "mobile" if "cell" in types else next((t for t in ("work", "home") if t in types), "")
+    return PHONES.get(key, OTHER_PHONE)
 
 
 def _birthday(value: str) -> str:
@@ -108,20 +93,20 @@ def _card(lines: list[str]) -> tuple[dict[str, Any], str | None]:
         elif name == "TITLE":
             body.setdefault("job_title", _unescape(value).strip())
         elif name == "EMAIL":
-            _place(EMAILS, body, _unescape(value).strip())
+            place(EMAILS, body, _unescape(value).strip())
         elif name == "TEL":
-            _place(_phone_slots(types), body, _unescape(value).strip().removeprefix("tel:"))
+            place(_phone_slots(types), body, _unescape(value).strip().removeprefix("tel:"))
         elif name == "ADR":
-            place = next((PLACES[t] for t in types if t in PLACES), "other")
+            where = next((ADDRESS_PLACES[t] for t in types if t in ADDRESS_PLACES), "other")
             for part, text in zip(ADDRESS_PARTS, _split(value, ";"), strict=False):
-                if part and text.strip() and f"{place}_{part}" not in body:
-                    body[f"{place}_{part}"] = text.strip()
+                if part:
+                    place((f"{where}_{part}",), body, text.strip())
         elif name == "BDAY" and _birthday(value):
             body["birthday"] = _birthday(value)
         elif name == "NOTE" and _unescape(value).strip():
             body.setdefault("notes", _unescape(value).strip())
         elif name == "URL":
-            _place(URLS, body, _unescape(value).strip())
+            place(URLS, body, _unescape(value).strip())
         elif name == "CATEGORIES":
             body.setdefault("tags", [])
             body["tags"] += [t.strip() for t in _split(value, ",") if t.strip()]

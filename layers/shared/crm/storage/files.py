@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from crm import config
 from crm.storage.items import ID_WIDTH
@@ -80,19 +81,20 @@ def put(key: str, data: bytes, content_type: str) -> None:
     client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
 
 
-def size(key: str) -> int | None:
-    """The object's size in bytes, or None if there is none."""
+def head(key: str, count: int) -> tuple[bytes, int] | None:
+    """The object's first ``count`` bytes and its whole size, from one ranged GET (the rest is
+    never read); None if there is no such object."""
     try:
-        return int(client().head_object(Bucket=bucket(), Key=key)["ContentLength"])
-    except client().exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        answer = client().get_object(Bucket=bucket(), Key=key, Range=f"bytes=0-{count - 1}")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "InvalidRange":  # an empty object: no byte is in range
+            return b"", 0
+        if code in ("NoSuchKey", "404"):
             return None
         raise
-
-
-def head_bytes(key: str, count: int) -> bytes:
-    """The object's first ``count`` bytes (one ranged GET: the rest is never read)."""
-    return client().get_object(Bucket=bucket(), Key=key, Range=f"bytes=0-{count - 1}")["Body"].read()
+    total = (answer.get("ContentRange") or "").rpartition("/")[2]  # "bytes 0-11/52034"
+    return answer["Body"].read(), int(total) if total.isdigit() else int(answer["ContentLength"])
 
 
 def copy(source: str, target: str, content_type: str) -> None:
