@@ -37,6 +37,7 @@ TABLE_ID = "ContactsTable"
 DDB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR") or DYNAMODB_LOCAL)
 NAMES = local_names(TEMPLATE, "contacts-test")
 PHOTOS_BUCKET = NAMES["PhotosBucket"]
+IMPORTS_BUCKET = NAMES["ImportsBucket"]
 S3_ENDPOINT = f"http://127.0.0.1:{free_port()}"
 
 # Handlers read their settings at import: the environment is set before any of them loads.

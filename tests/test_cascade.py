@@ -7,6 +7,7 @@ import json
 import pytest
 
 from crm import cascade
+from crm.storage.db import batch_write
 from crm.storage.items import Item, account_pk, dependants_prefix, note_sk
 from local_api.streams import matches
 from tests.conftest import GATEWAY, Client
@@ -35,7 +36,6 @@ def _left(contact_id: int) -> int:
 
 def _seed_notes(contact_id: int, count: int) -> None:
     """Notes written straight into the table (the API would take minutes for 10,000)."""
-    client = Item._get_connection().connection.client
     requests = [
         {
             "PutRequest": {
@@ -44,8 +44,7 @@ def _seed_notes(contact_id: int, count: int) -> None:
         }
         for n in range(1, count + 1)
     ]
-    for start in range(0, len(requests), 25):
-        cascade._write_all(client, Item.Meta.table_name, requests[start : start + 25])
+    batch_write(requests)
 
 
 def test_the_stream_filter_passes_only_removed_contacts() -> None:
@@ -77,7 +76,7 @@ def test_deleting_a_contact_removes_ten_thousand_notes(api: Client) -> None:
 def test_a_failure_midway_hides_everything_and_is_retried(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     contact = api.create(last_name="Interrupted")
     _seed_notes(contact["id"], 120)
-    real, calls = cascade._write_all, []
+    real, calls = cascade.batch_write, []
 
     def flaky(*args: object) -> None:
         calls.append(1)
@@ -85,7 +84,7 @@ def test_a_failure_midway_hides_everything_and_is_retried(api: Client, monkeypat
             raise RuntimeError("storage fault")
         real(*args)
 
-    monkeypatch.setattr(cascade, "_write_all", flaky)
+    monkeypatch.setattr(cascade, "batch_write", flaky)
     assert api.delete(f"/contacts/{contact['id']}").status == 204
     # The contact went first, so nothing of it can be seen; the retry finished the cleanup.
     assert api.get(f"/contacts/{contact['id']}").status == 404
@@ -100,7 +99,7 @@ def test_a_removal_that_keeps_failing_goes_to_the_failure_queue(api: Client, mon
     def broken(*_args: object) -> None:
         raise RuntimeError("storage fault")
 
-    monkeypatch.setattr(cascade, "_write_all", broken)
+    monkeypatch.setattr(cascade, "batch_write", broken)
     assert api.delete(f"/contacts/{contact['id']}").status == 204
     assert api.get(f"/contacts/{contact['id']}").status == 404
     failed = [record for delivery in GATEWAY.streams for record in delivery.failed]

@@ -4,6 +4,7 @@ arrived: the same function takes both, as they share the bucket's permissions.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
@@ -57,7 +58,7 @@ def uploaded(event: dict[str, Any]) -> dict[str, Any]:
     Lambda retries the event (every step is safe to repeat) and then sends it to the queue."""
     outcomes, failed = [], 0
     for record in S3Event(event).records:
-        key = record.s3.get_object.key  # Powertools URL-decodes it (S3 sends "a b" as "a+b")
+        key = unquote_plus(record.s3.get_object.key)  # S3 sends "a b" as "a+b"; Powertools leaves it so
         found = files.parse_upload_key(key)
         if record.s3.bucket.name != files.bucket() or found is None:
             outcomes.append("ignored")

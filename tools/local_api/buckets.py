@@ -4,12 +4,17 @@
 a copy, a completed multipart upload, as a presigned URL makes them), the functions the template
 subscribes to that bucket get S3's event, on a thread of their own, after the upload has been
 answered, as S3 invokes them asynchronously, with Lambda's retries for a failed invocation.
+
+The same server answers Lambda's ``Invoke`` with ``InvocationType=Event`` (a function that goes
+on in another invocation, as the import worker does): the payload is delivered the same way.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import queue
+import re
 import threading
 import time
 import uuid
@@ -17,15 +22,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus
+from urllib.parse import parse_qsl, quote_plus, unquote
 
 import boto3
 from botocore.config import Config
 
-from local_api.environment import ACCOUNT, REGION
+from local_api.environment import ACCOUNT, REGION, function_names
 from local_api.template import BucketSubscription, Template
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+INVOCATIONS = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations$")
+ASYNC_RETRIES = 2  # Lambda's default for an asynchronous invocation
 
 
 @cache
@@ -38,9 +45,11 @@ def create_buckets(template: Template, names: dict[str, str], endpoint: str) -> 
     """Create each bucket of the template under its local name, unless it exists already."""
     client = s3_client(endpoint)
     existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
-    for logical_id in template.buckets:
+    for logical_id, properties in template.buckets.items():
         if names[logical_id] not in existing:
             client.create_bucket(Bucket=names[logical_id])
+        if (properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+            client.put_bucket_versioning(Bucket=names[logical_id], VersioningConfiguration={"Status": "Enabled"})
 
 
 def _created(method: str, query: list[tuple[str, str]], headers: dict[str, str]) -> str | None:
@@ -62,8 +71,9 @@ class BucketEvents:
     def __init__(self, template: Template, names: dict[str, str], endpoint: str, invoke: Invoke) -> None:
         self.subscriptions = template.bucket_events
         self.logical_ids = {names[logical_id]: logical_id for logical_id in template.buckets}
+        self.functions = {name: logical_id for logical_id, name in function_names(template).items()}
         self.endpoint, self.invoke = endpoint, invoke
-        self.pending: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.pending: queue.Queue[Callable[[], None]] = queue.Queue()
         self.failed: list[dict[str, Any]] = []  # what the on-failure destination would hold
         self.silent = False
         threading.Thread(target=self._deliver_forever, name="s3-events", daemon=True).start()
@@ -75,6 +85,9 @@ class BucketEvents:
 
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+            invocation = INVOCATIONS.match(path) if environ.get("REQUEST_METHOD") == "POST" else None
+            if invocation:
+                return self._invoked(unquote(invocation["function"]), environ, start_response)
             bucket, _, key = path.lstrip("/").partition("/")
             headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
             event_name = None
@@ -89,7 +102,7 @@ class BucketEvents:
 
             body = app(environ, noting)
             if event_name and status and status[0].startswith("200") and not self.silent:
-                self.pending.put((bucket, key, event_name))
+                self.pending.put(lambda: self._deliver(bucket, key, event_name or ""))
             return body
 
         return middleware
@@ -143,6 +156,7 @@ class BucketEvents:
                             "key": quote_plus(key, safe="/"),
                             "size": int(head["ContentLength"]),
                             "eTag": head["ETag"].strip('"'),
+                            **({"versionId": head["VersionId"]} if head.get("VersionId") else {}),
                             "sequencer": f"{time.time_ns():016X}",
                         },
                     },
@@ -150,24 +164,38 @@ class BucketEvents:
             ]
         }
 
+    def _invoked(self, function: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """Lambda's Invoke of one of the template's functions (by name or ARN), asynchronously."""
+        logical_id = self.functions.get(function.rpartition(":function:")[2] or function)
+        kind = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        if logical_id is None or kind != "Event":
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [json.dumps({"Message": f"only asynchronous invocations of {sorted(self.functions)}"}).encode()]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        self.pending.put(lambda: self._attempts(logical_id, payload, ASYNC_RETRIES))
+        start_response("202 Accepted", [("Content-Type", "application/json"), ("Content-Length", "0")])
+        return [b""]
+
+    def _attempts(self, function: str, event: dict[str, Any], retries: int) -> None:
+        for attempt in range(retries + 1):
+            try:
+                self.invoke(function, event)
+                return
+            except Exception:
+                time.sleep(min(0.05 * 2**attempt, 0.5))  # Lambda waits minutes; locally, keep it short
+        self.failed.append(event)
+
     def _deliver(self, bucket: str, key: str, event_name: str) -> None:
         for subscription in self.subscriptions:
             if subscription.bucket != self.logical_ids[bucket] or not _matches(subscription, event_name, key):
                 continue
-            event = self._event(bucket, key, event_name)
-            for attempt in range(subscription.retries + 1):
-                try:
-                    self.invoke(subscription.function, event)
-                    break
-                except Exception:
-                    time.sleep(min(0.05 * 2**attempt, 0.5))  # Lambda waits minutes; locally, keep it short
-            else:
-                self.failed.append(event)
+            self._attempts(subscription.function, self._event(bucket, key, event_name), subscription.retries)
 
     def _deliver_forever(self) -> None:
         while True:
-            bucket, key, event_name = self.pending.get()
+            delivery = self.pending.get()
             try:
-                self._deliver(bucket, key, event_name)
+                delivery()
             finally:
                 self.pending.task_done()

@@ -63,11 +63,25 @@ def resolve(value: Any, names: dict[str, str]) -> Any:
 
 
 def local_names(template: Template, table: str) -> dict[str, str]:
-    """The names resources have here: the table's as chosen, the buckets' as the template names them."""
-    names = {logical_id: table for logical_id in template.tables}
+    """The names resources (and parameters) have here: the table's as chosen, the parameters' their
+    defaults, the buckets' and functions' as the template names them."""
+    names = {**template.parameters, **{logical_id: table for logical_id in template.tables}}
     for logical_id, properties in template.buckets.items():
         names[logical_id] = resolve(properties.get("BucketName", logical_id.lower()), names)
-    return names
+    return {**names, **function_names(template)}
+
+
+def function_names(template: Template) -> dict[str, str]:
+    """Each function's name here (logical id -> name): its FunctionName, or one made up as
+    CloudFormation would (the stack's name, then its logical id)."""
+    return {
+        logical_id: resolve(function.name, template.parameters) if function.name else f"{STACK}-{logical_id}"
+        for logical_id, function in template.functions.items()
+    }
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
 
 def function_environment(
@@ -84,8 +98,8 @@ def function_environment(
         "AWS_SECRET_ACCESS_KEY": "local",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here; metrics print as EMF lines
     }
-    if s3_endpoint:
-        local["S3_ENDPOINT"] = s3_endpoint
+    if s3_endpoint:  # the embedded server: S3, and Lambda's Invoke (local_api.buckets)
+        local["S3_ENDPOINT"] = local["LAMBDA_ENDPOINT"] = s3_endpoint
     env: dict[str, str] = {}
     for function in template.functions.values():
         for name, value in function.environment.items():

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from local_api.environment import function_names
 from local_api.permissions import Permissions
 from local_api.streams import MotoStreamReader, StreamDelivery, StreamReader
 from local_api.template import Function, GatewayResponse, Route, Template
@@ -102,6 +103,7 @@ class Gateway:
         self.template = template
         self.permissions = permissions
         self.stage_in_path = stage_in_path  # requestContext.path with /v1, as behind API Gateway
+        self.function_names = function_names(template)
         self._handlers: dict[str, Any] = {}
         self.streams: list[StreamDelivery] = []
         # One invocation at a time, as one Lambda container serves one request at a time.
@@ -124,7 +126,8 @@ class Gateway:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         acting = self.permissions.acting_as(logical_id) if self.permissions else contextlib.nullcontext()
         with self._lock, acting:
-            return self.handler(logical_id)(event, LambdaContext(logical_id))
+            deadline = time.monotonic() + self.template.functions[logical_id].timeout
+            return self.handler(logical_id)(event, LambdaContext(self.function_names[logical_id], deadline=deadline))
 
     def bind_table(self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False) -> None:
         """The table the functions now use; its stream feeds the functions subscribed to it.

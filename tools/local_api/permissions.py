@@ -18,7 +18,7 @@ import botocore.client
 import botocore.signers
 from botocore.exceptions import ClientError
 
-from local_api.environment import ACCOUNT, REGION, resolve
+from local_api.environment import ACCOUNT, REGION, function_arn, resolve
 from local_api.template import Template
 
 # Operations whose IAM action is another's (those on several resources are in ``_needs``), and
@@ -98,6 +98,9 @@ class Permissions:
                 return [("s3:ListBucket", bucket)]
             resource = f"{bucket}/{params['Key']}" if "Key" in params else bucket
             return [(f"s3:{a}", resource) for a in ACTIONS.get((service, operation), (operation,))]
+        if service == "lambda" and operation == "Invoke":
+            name = str(params.get("FunctionName", ""))
+            return [("lambda:InvokeFunction", name if name.startswith("arn:") else function_arn(name))]
         return [(f"{service}:{operation}", "*")]
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:

@@ -75,6 +75,8 @@ class Function:
     handler: str  # module.path.attribute, relative to code_dir
     environment: dict[str, Any] = field(default_factory=dict)
     statements: list[dict[str, Any]] = field(default_factory=list)  # its role's, as written
+    timeout: int = 3  # seconds
+    name: Any = None  # its FunctionName, as written (None: CloudFormation makes one up)
 
     @property
     def module_file(self) -> Path:
@@ -104,6 +106,7 @@ class Template:
     streams: list[StreamSubscription]
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Properties
     bucket_events: list[BucketSubscription] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)  # name -> default
 
 
 def _statements(props: dict[str, Any], resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -120,7 +123,10 @@ def _statements(props: dict[str, Any], resources: dict[str, Any]) -> list[dict[s
 def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resources: dict[str, Any]) -> Function:
     env = dict((globals_.get("Environment") or {}).get("Variables") or {})
     env.update((props.get("Environment") or {}).get("Variables") or {})
-    return Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env, _statements(props, resources))
+    timeout = int(props.get("Timeout", globals_.get("Timeout", 3)))
+    statements = _statements(props, resources)
+    code = ROOT / props["CodeUri"]
+    return Function(logical_id, code, props["Handler"], env, statements, timeout, props.get("FunctionName"))
 
 
 def _static(value: str) -> str:
@@ -186,4 +192,8 @@ def load(path: Path = TEMPLATE) -> Template:
             tables[logical_id] = props
         elif kind == "AWS::S3::Bucket":
             buckets[logical_id] = props
-    return Template(functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events)
+    declared = (document.get("Parameters") or {}).items()
+    parameters = {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
+    return Template(
+        functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events, parameters
+    )

@@ -14,12 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from crm.storage import files
-from crm.storage.db import backoff
+from crm.storage.db import BATCH, batch_write
 from crm.storage.items import PHOTO_LETTER, Item, account_pk, dependants_prefix
 
-BATCH = 25  # BatchWriteItem's limit
 PAGE = 500
-ATTEMPTS = 8
 
 
 def removed_contact(keys: dict[str, Any]) -> tuple[str, int] | None:
@@ -28,17 +26,6 @@ def removed_contact(keys: dict[str, Any]) -> tuple[str, int] | None:
     if not (pk.startswith("A#") and sk.startswith("C#") and sk[2:].isascii() and sk[2:].isdigit()):
         return None
     return pk[2:], int(sk[2:])
-
-
-def _write_all(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
-    """One BatchWriteItem, retrying what DynamoDB leaves unprocessed with jittered backoff."""
-    for attempt in range(ATTEMPTS):
-        answer = client.batch_write_item(RequestItems={table: requests})
-        requests = answer.get("UnprocessedItems", {}).get(table, [])
-        if not requests:
-            return
-        backoff(attempt)
-    raise RuntimeError(f"{len(requests)} deletes still unprocessed after {ATTEMPTS} attempts")
 
 
 def _images(account_id: str, contact_id: int, items: list[dict[str, Any]]) -> list[str]:
@@ -79,7 +66,7 @@ def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], 
         for start in range(0, len(keys), BATCH):
             if time_left() < 5:
                 raise TimeoutError(f"cleanup of contact {contact_id} paused after {deleted} items; it will be retried")
-            _write_all(client, table, keys[start : start + BATCH])
+            batch_write(keys[start : start + BATCH])
             deleted += len(keys[start : start + BATCH])
         if "LastEvaluatedKey" not in page:
             return deleted

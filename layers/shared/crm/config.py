@@ -18,6 +18,10 @@ class Settings:
     photos_bucket: str
     # Set only off AWS (the embedded S3 of `make run` and the tests).
     s3_endpoint: str | None
+    imports_bucket: str
+    import_max_bytes: int
+    # Set only off AWS: where the import worker invokes itself to go on (the local runner).
+    lambda_endpoint: str | None
 
 
 def _settings() -> Settings:
@@ -31,6 +35,9 @@ def _settings() -> Settings:
         max_xml_depth=int(env.get("MAX_XML_DEPTH", "8")),
         photos_bucket=env.get("PHOTOS_BUCKET", ""),
         s3_endpoint=env.get("S3_ENDPOINT") or None,
+        imports_bucket=env.get("IMPORTS_BUCKET", ""),
+        import_max_bytes=int(env.get("IMPORT_MAX_BYTES") or str(100 * 1024 * 1024)),
+        lambda_endpoint=env.get("LAMBDA_ENDPOINT") or None,
     )
 
 

@@ -128,7 +128,7 @@ def history_of(principal: Principal, contact_id: int, page: PageRequest) -> Page
 # --- writing -----------------------------------------------------------------------------
 
 
-def _count(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
+def stage_counts(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
     """Stage the change of the account's contact counts (and the owner's private count)."""
     pk = account_pk(principal.account_id)
     actions = [CountItem.contacts.add(contacts_delta)] if contacts_delta else []
@@ -149,18 +149,45 @@ def _first_note(body: dict[str, Any]) -> str | None:
     return notes
 
 
-def create(principal: Principal, body: dict[str, Any]) -> Contact:
+@dataclass
+class Draft:
+    """A new contact's checked values and first note, before it has an id."""
+
+    values: dict[str, Any]
+    first_note: str | None
+    uid: str | None = None  # the id its source gave it (an import's vCard UID)
+
+
+def draft(
+    principal: Principal, body: dict[str, Any], defs: Mapping[int, Any] | None = None, uid: str | None = None
+) -> Draft:
+    """Check a create's body as ``POST /contacts`` does (422 if it is no contact); ``defs``: the
+    account's custom fields, when the caller checks many bodies against them."""
     body = dict(body)
     first_note = _first_note(body)
     fields = contact_changes(body)
     # Every create is checked against the definitions: a required field needs a value.
-    defs = custom_fields.definitions(principal.account_id)
+    defs = custom_fields.definitions(principal.account_id) if defs is None else defs
     fields["custom_fields"] = custom_fields.check_values(defs, fields.get("custom_fields") or [], None)
-    contact_id = next_id(principal.account_id, "contact")
-    now = times.now()
     values = {**defaults(), **fields}
+    index.terms(ContactItem(**values, updated_at="", source_uid=uid))  # too many words: a 422 now, not at the write
+    return Draft(values, first_note if first_note and first_note.strip() else None, uid)
+
+
+@dataclass
+class NewContact:
+    """Every item a new contact is written as (its postings are ``item.search_terms``)."""
+
+    item: Any
+    notes: list[Any]
+    entry: Any
+
+
+def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | None, now: str) -> NewContact:
+    """The items of the contact ``new`` with this id (and its first note with ``note_id``)."""
+    pk = account_pk(principal.account_id)
     item = ContactItem(
-        account_pk(principal.account_id),
+        pk,
         contact_sk(contact_id),
         id=contact_id,
         user_id=principal.user_id,
@@ -169,40 +196,49 @@ def create(principal: Principal, body: dict[str, Any]) -> Contact:
         version=1,
         history_count=1,
         notes_count=0,
-        **values,
+        source_uid=new.uid,
+        **new.values,
     )
     notes = []
-    if first_note and first_note.strip():
-        note_id = next_id(principal.account_id, "note")
+    if new.first_note is not None and note_id is not None:
         notes.append(
             NoteItem(
-                account_pk(principal.account_id),
+                pk,
                 note_sk(contact_id, note_id),
                 id=note_id,
                 contact_id=contact_id,
                 user_id=principal.user_id,
-                body=first_note,
+                body=new.first_note,
                 created_at=now,
                 updated_at=now,
             )
         )
         item.last_action_at, item.notes_count = now, 1
-    changes = {name: (None, value) for name, value in values.items() if value not in (None, "", [])}
+    changes = {name: (None, value) for name, value in new.values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
     item.search_terms = index.terms(item)
+    return NewContact(item, notes, entry)
+
+
+def create(principal: Principal, body: dict[str, Any]) -> Contact:
+    new = draft(principal, body)
+    contact_id = next_id(principal.account_id, "contact")
+    note_id = next_id(principal.account_id, "note") if new.first_note is not None else None
+    made = new_items(principal, new, contact_id, note_id, times.now())
+    item = made.item
 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
         index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
-        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
-        for note in notes:
+        tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
+        for note in made.notes:
             tx.save(note, condition=NoteItem.sk.does_not_exist())
-        _count(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
+        stage_counts(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
 
     transact(stage)
     count("ContactCreated")
     logger.info("contact created", extra={"contact_id": contact_id})
-    return Contact(item, notes)
+    return Contact(item, made.notes)
 
 
 def _current(item: Any) -> dict[str, Any]:
@@ -247,7 +283,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         condition = (ContactItem.version == read_version) & (ContactItem.history_count == read_count)
         tx.update(item, actions=actions, condition=condition)
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
-        _count(tx, principal, int(item.user_id), 0, private_delta)
+        stage_counts(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
         owner = int(item.user_id)
         _stage_activity_counts(tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False)
@@ -390,7 +426,7 @@ def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
 
     def stage(tx: Any) -> None:
         tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
-        _count(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
+        stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
         owner = int(item.user_id) if item.is_private else None
         _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)

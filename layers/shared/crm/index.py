@@ -11,6 +11,7 @@ narrowest term matches, never the number the account holds. Terms:
     t:<tag>       a tag                       p:<project>   a project id or identifier
     a:<user id>   assigned_to_id              c:1 / c:0     is_company
     k:<name>      the company it works for    u:<updated_at>  the last change (updated_since)
+    i:<hash>      the id its source gave it (a vCard's UID), which a re-import finds it by
 
 A private contact's postings carry its owner in ``o``, so a search drops other users' private
 contacts without reading them. The contact keeps the terms it was indexed under (its
@@ -20,13 +21,14 @@ whatever version of this module wrote them.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from typing import Any
 from urllib.parse import quote
 
 from crm.errors import Unprocessable
-from crm.storage.items import PostingItem, account_pk, posting_sk
+from crm.storage.items import ID_WIDTH, PostingItem, account_pk, posting_sk
 
 # Everything one change can write must fit one transaction (100 actions): the contact, its history
 # entry, two counters, and for each term at most a delete and a put.
@@ -104,6 +106,25 @@ def exact(kind: str, value: Any) -> str:
     return f"{kind}:{quote(text, safe='')}"
 
 
+def email_term(address: str) -> str:
+    """The term of a whole email address (its words run together): the duplicates of an import."""
+    return f"w:{_NOT_WORD.sub('', fold(address.strip()))[:WORD_MAX]}"
+
+
+def uid_term(uid: str) -> str:
+    """The term of a source's own id (a vCard's UID): exact, of any length."""
+    return f"i:{hashlib.sha256(uid.encode()).hexdigest()[:32]}"
+
+
+def found_by(principal: Any, term: str) -> list[int]:
+    """The ids of the contacts found by ``term`` that this key may see (private ones: their owner's)."""
+    prefix = posting_sk(term, 0)[:-ID_WIDTH]
+    postings = PostingItem.query(account_pk(principal.account_id), PostingItem.sk.startswith(prefix))
+    return [
+        int(p.sk[len(prefix) :]) for p in postings if p.o is None or principal.is_admin or int(p.o) == principal.user_id
+    ]
+
+
 def terms(contact: Any) -> dict[str, str]:
     """Every term ``contact`` is found by, with the field codes of its words ("" for other terms)."""
     found: dict[str, set[str]] = {}
@@ -131,6 +152,8 @@ def terms(contact: Any) -> dict[str, str]:
     if (contact.company or "").strip():
         indexed[exact("k", contact.company)] = ""
     indexed[f"u:{contact.updated_at}"] = ""
+    if contact.source_uid:
+        indexed[uid_term(contact.source_uid)] = ""
     if len(indexed) > MAX_TERMS:
         raise Unprocessable(
             f"A contact can be found by at most {MAX_TERMS} words, tags and projects together; "

@@ -22,8 +22,8 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 Handler = Callable[[dict, Any], Any]
 
 
-def count(name: str) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+def count(name: str, value: int = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def observed(handler: Handler) -> Handler:

@@ -102,17 +102,41 @@ def query_page(model: Any, pk: str, range_condition: Any, page: PageRequest, tot
 
 def next_id(account_id: str, kind: str) -> int:
     """Allocate the next integer id of ``kind`` in the account; ids are never reused."""
+    return allocate(account_id, kind, 1)
+
+
+def allocate(account_id: str, kind: str, count: int) -> int:
+    """Allocate ``count`` consecutive ids of ``kind`` at once (an import's chunk); returns the first."""
     counter = SequenceItem(account_pk(account_id), f"SEQ#{kind}")
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
-            counter.update(actions=[SequenceItem.value.add(1)])
-            return int(counter.value)
-        except PynamoDBException as exc:
             # A transaction holding the sequence item makes plain writes fail with a conflict.
+            counter.update(actions=[SequenceItem.value.add(count)])
+            return int(counter.value) - count + 1
+        except PynamoDBException as exc:
             if exc.cause_response_code != "TransactionConflictException" or attempt == TRANSACTION_ATTEMPTS - 1:
                 raise
             backoff(attempt)
     raise AssertionError("unreachable")
+
+
+BATCH = 25  # BatchWriteItem's limit
+
+
+def batch_write(requests: list[dict[str, Any]], attempts: int = TRANSACTION_ATTEMPTS) -> None:
+    """BatchWriteItem (puts and deletes, as the low-level API spells them), 25 at a time, retrying
+    what DynamoDB leaves unprocessed with jittered backoff; raises if some are still left."""
+    client, table = Item._get_connection().connection.client, Item.Meta.table_name
+    for start in range(0, len(requests), BATCH):
+        pending = requests[start : start + BATCH]
+        for attempt in range(attempts):
+            answer = client.batch_write_item(RequestItems={table: pending})
+            pending = answer.get("UnprocessedItems", {}).get(table, [])
+            if not pending:
+                break
+            backoff(attempt)
+        else:
+            raise ServiceUnavailable(f"{len(pending)} writes still unprocessed after {attempts} attempts")
 
 
 def is_busy(exc: BaseException) -> bool:

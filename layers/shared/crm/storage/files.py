@@ -1,10 +1,13 @@
-"""The photos bucket: where an account's files live, and presigned URLs to move them.
+"""The buckets: where an account's files live, and presigned URLs to move them.
 
-Every object key names its account, as every table key does:
+Every object key names its account, as every table key does. In the photos bucket (the
+default of every function here):
 
     uploads/<account>/<photo id:010>   what a client PUT with the upload URL; unchecked, it
                                        triggers the photos function and expires after a day
     photos/<account>/<photo id:010>    a checked image, served only through download URLs
+
+The imports bucket's keys are crm.imports.jobs'.
 
 The image never passes through Lambda (but for the small ones sent inline): clients PUT to
 and GET from S3 with URLs signed for one object, one method and a few minutes.
@@ -13,7 +16,7 @@ and GET from S3 with URLs signed for one object, one method and a few minutes.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import IO, Any
 
 import boto3
 from botocore.config import Config
@@ -48,6 +51,10 @@ def bucket() -> str:
     return config.settings.photos_bucket
 
 
+def _in(name: str | None) -> str:
+    return name or bucket()
+
+
 def upload_key(account_id: str, photo_id: int) -> str:
     return f"{UPLOADS}{account_id}/{photo_id:0{ID_WIDTH}d}"
 
@@ -64,21 +71,33 @@ def parse_upload_key(key: str) -> tuple[str, int] | None:
     return parts[1], int(parts[2])
 
 
-def upload_url(key: str, content_type: str) -> str:
+def upload_url(key: str, content_type: str, in_bucket: str | None = None) -> str:
     """A URL that PUTs this one object, with this Content-Type (signed: another is refused)."""
-    params = {"Bucket": bucket(), "Key": key, "ContentType": content_type}
+    params = {"Bucket": _in(in_bucket), "Key": key, "ContentType": content_type}
     return client().generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_SECONDS)
 
 
-def download_url(key: str) -> str:
+def download_url(key: str, in_bucket: str | None = None) -> str:
     """A URL that GETs this one object for a few minutes."""
     return client().generate_presigned_url(
-        "get_object", Params={"Bucket": bucket(), "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
+        "get_object", Params={"Bucket": _in(in_bucket), "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
     )
 
 
-def put(key: str, data: bytes, content_type: str) -> None:
-    client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
+def put(key: str, data: bytes | IO[bytes], content_type: str, in_bucket: str | None = None) -> None:
+    """Store an object: bytes, or a file read from its current position (one request, up to 5 GB)."""
+    client().put_object(Bucket=_in(in_bucket), Key=key, Body=data, ContentType=content_type)
+
+
+def stream(key: str, in_bucket: str | None = None) -> tuple[IO[bytes], int] | None:
+    """The object as a stream read as it is consumed, and its size; None if there is no such object."""
+    try:
+        answer = client().get_object(Bucket=_in(in_bucket), Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return answer["Body"], int(answer["ContentLength"])
 
 
 def head(key: str, count: int) -> tuple[bytes, int] | None:
@@ -108,8 +127,9 @@ def copy(source: str, target: str, content_type: str) -> None:
     )
 
 
-def delete(*keys: str) -> None:
+def delete(*keys: str, in_bucket: str | None = None) -> None:
     """Delete these objects; deleting one that is not there is no error."""
     objects = [{"Key": key} for key in keys]
     for start in range(0, len(objects), 1000):  # DeleteObjects' limit
-        client().delete_objects(Bucket=bucket(), Delete={"Objects": objects[start : start + 1000], "Quiet": True})
+        batch = {"Objects": objects[start : start + 1000], "Quiet": True}
+        client().delete_objects(Bucket=_in(in_bucket), Delete=batch)

@@ -22,6 +22,11 @@ reach another account's data without naming it. Sort keys:
                                   contact's (crm.activities)
     X#<term>#<contact id:010>     a posting of the search index: the contact is found by the term
                                   (crm.index)
+    I#<import id:010>             an import of a file of contacts (crm.imports.jobs)
+    IE#<import id:010>#<line:010> a row of it that failed, for its error report
+    COUNT#imports, COUNT#imports#U<user id>
+                                  how many imports the account has, and a user has started
+    IMPORTKEY#<hash>              names the import of a file dropped in the bucket (one per object)
 
 Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
 dependants is one Query away, and none of it is read when contacts are listed.
@@ -116,6 +121,7 @@ class SequenceItem(Item):
 class CountItem(Item):
     contacts = NumberAttribute(default=0)
     private = NumberAttribute(default=0)
+    imports = NumberAttribute(default=0)
 
 
 def _attribute(field: Field):
@@ -144,6 +150,8 @@ ContactItem = type(
         "notes_count": NumberAttribute(default=0),
         # Internal: the contact's current photo, shown as ``photo_url`` (crm.photos).
         "photo_id": NumberAttribute(null=True),
+        # Internal: the id its source gave it (a vCard's UID), which a re-import matches (crm.imports).
+        "source_uid": UnicodeAttribute(null=True),
         # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
         "search_terms": JSONAttribute(null=True),
     },
@@ -252,3 +260,61 @@ MessageItem = _record_model(
 PhotoItem = _record_model(
     "PhotoItem", PHOTO_FIELDS, "A contact's photo (its image is in S3). Attributes mirror crm.fields.PHOTO_FIELDS."
 )
+
+
+def import_sk(import_id: int) -> str:
+    return f"I#{import_id:0{ID_WIDTH}d}"
+
+
+def import_errors_prefix(import_id: int) -> str:
+    # Not under I#: listing imports reads only imports.
+    return f"IE#{import_id:0{ID_WIDTH}d}#"
+
+
+def import_error_sk(import_id: int, line: int) -> str:
+    return f"{import_errors_prefix(import_id)}{line:0{ID_WIDTH}d}"
+
+
+class ImportItem(Item):
+    """An import of a file of contacts: what was asked, where it stands, and its checkpoint."""
+
+    id = NumberAttribute()
+    user_id = NumberAttribute()  # whose contacts the rows become
+    key_id = UnicodeAttribute(null=True)
+    is_admin = BooleanAttribute(default=False)  # the key's reach: an admin's import sees every contact
+    status = UnicodeAttribute()  # waiting_for_upload, running, completed, failed
+    format = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    on_duplicate = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    size = NumberAttribute(null=True)
+    rows_total = NumberAttribute(default=0)
+    rows_imported = NumberAttribute(default=0)
+    rows_updated = NumberAttribute(default=0)
+    rows_skipped = NumberAttribute(default=0)
+    rows_failed = NumberAttribute(default=0)
+    errors = JSONAttribute(null=True)  # the first failed rows: [{"line": n, "messages": [...]}]
+    warnings = ListAttribute(of=UnicodeAttribute, null=True)
+    error = UnicodeAttribute(null=True)  # why a failed import failed
+    report_key = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    # The worker's checkpoint: rows done, the plan of the chunk under way, runs at this point.
+    cursor = NumberAttribute(default=0)
+    plan = JSONAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+
+
+class ImportErrorItem(Item):
+    """A failed row of an import: its line and the messages the API would give for it."""
+
+    line = NumberAttribute()
+    messages = ListAttribute(of=UnicodeAttribute)
+
+
+class ImportKeyItem(Item):
+    """The import a dropped file became, so a repeated event finds it instead of starting another."""
+
+    import_id = NumberAttribute()

@@ -1,0 +1,92 @@
+"""Imports over HTTP: ask for one (its upload URL comes back), follow it. The file itself goes
+straight to S3, whose event starts the import worker (functions/import_worker)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+
+from crm.http import openapi
+from crm.http.api import Api, Request, resource_id
+from crm.imports import jobs
+from crm.storage import files
+
+app = Api("imports")
+lambda_handler = app.lambda_handler
+
+COUNT = {"type": "integer", "minimum": 0, "readOnly": True}
+URL = {"type": "string", "format": "uri", "nullable": True, "readOnly": True}
+ASKED = {
+    "format": {"type": "string", "enum": list(jobs.FORMATS), "description": "Guessed from filename if not sent"},
+    "filename": {"type": "string", "maxLength": jobs.FILENAME_MAX},
+    "on_duplicate": {
+        "type": "string",
+        "enum": list(jobs.ON_DUPLICATE),
+        "default": "skip",
+        "description": "What a row does when a contact has its email address (or its vCard UID)",
+    },
+}
+IMPORT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "readOnly": True},
+        "status": {"type": "string", "enum": list(jobs.STATUSES), "readOnly": True},
+        **ASKED,
+        "user_id": {"type": "integer", "readOnly": True},
+        "size": {"type": "integer", "nullable": True, "readOnly": True},
+        **{name: COUNT for name in ("rows_total", "rows_imported", "rows_updated", "rows_skipped", "rows_failed")},
+        "errors": {
+            "type": "array",
+            "readOnly": True,
+            "description": f"The first {jobs.ERRORS_SHOWN} failed rows; report_url has them all",
+            "items": {
+                "type": "object",
+                "properties": {"line": {"type": "integer"}, "messages": {"type": "array", "items": {"type": "string"}}},
+            },
+        },
+        "warnings": {"type": "array", "items": {"type": "string"}, "readOnly": True},
+        "error": {"type": "string", "nullable": True, "readOnly": True, "description": "Why the import failed"},
+        "report_url": {**URL, "description": f"Every failed row as CSV; valid {files.DOWNLOAD_SECONDS} s"},
+        "upload_url": {**URL, "description": f"While waiting: PUT the file here; valid {files.UPLOAD_SECONDS} s"},
+        "upload_method": {"type": "string", "enum": ["PUT"], "nullable": True, "readOnly": True},
+        "upload_headers": {"type": "object", "nullable": True, "readOnly": True},
+        **{
+            name: {"type": "string", "format": "date-time", "nullable": True, "readOnly": True}
+            for name in ("created_at", "updated_at", "started_at", "finished_at")
+        },
+    },
+}
+ONE = openapi.wrapped("import", IMPORT)
+
+
+def _show(request: Request, item: object, status: int = 200) -> Response:
+    location = f"/imports/{int(item.id)}" if status == 201 else None  # type: ignore[attr-defined]
+    return request.one("import", jobs.view(request.principal, item), status=status, location=location)
+
+
+@app.operation(
+    "GET",
+    "/imports",
+    summary="Imports, newest first (an admin's key sees every user's)",
+    query=openapi.PAGING,
+    returns=openapi.listing("imports", IMPORT),
+)
+def list_imports(request: Request) -> Response:
+    page = jobs.listing(request.principal, request.page())
+    return request.many("imports", "import", page, [jobs.view(request.principal, item) for item in page.items])
+
+
+@app.operation(
+    "POST",
+    "/imports",
+    summary="Ask for an import: PUT the file to upload_url, then follow GET /imports/{id}",
+    status=201,
+    body={"type": "object", "properties": ASKED},
+    returns=ONE,
+)
+def create_import(request: Request) -> Response:
+    return _show(request, jobs.create(request.principal, request.body("import")), status=201)
+
+
+@app.operation("GET", "/imports/<import_id>", summary="Show an import: its status, counts and errors", returns=ONE)
+def show_import(request: Request, import_id: str) -> Response:
+    return _show(request, jobs.get(request.principal, resource_id(import_id, "Import")))

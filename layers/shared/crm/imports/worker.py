@@ -1,0 +1,476 @@
+"""The import worker: a file in the imports bucket becomes contacts, a chunk of rows at a time,
+each row exactly once however often S3 delivers the event and wherever a run stops.
+
+- The file is streamed (crm.imports' readers); a run skips the rows its import has done.
+- Each chunk is *planned* first: every row checked as ``POST /contacts`` checks it, its duplicate
+  looked up (a vCard's UID, else its email address, case-insensitive, among the contacts the
+  importer can see), the ids of the contacts it creates allocated. The plan is saved on the
+  import, conditioned on the checkpoint; a run that finds a plan at its checkpoint replays it,
+  so a retry after a crash writes the same items under the same keys.
+- The chunk's new items go in with BatchWriteItem: what hangs off the new contacts (postings,
+  history, notes) and the failed rows first, the contacts last; a replay skips contacts already
+  there. Updates of duplicates are the API's own (a transaction each; repeating one changes
+  nothing).
+- One transaction then moves the checkpoint, the import's counters and the account's contact
+  counts, conditioned on the checkpoint: each chunk is counted once.
+- When the invocation's time runs low the run stops after a chunk and invokes the function again
+  (``hand_over``). A run that starts at the same checkpoint too often gives the import up, so a
+  file that crashes the worker cannot loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from crm import config, contacts, custom_fields, index, notes, times
+from crm.auth import Principal
+from crm.errors import ApiError
+from crm.imports import Row, csv_rows, documents, jobs, vcards
+from crm.observability import count, logger
+from crm.storage import files
+from crm.storage.db import ConditionFailed, allocate, batch_write, transact
+from crm.storage.items import (
+    ContactItem,
+    ImportErrorItem,
+    ImportItem,
+    PostingItem,
+    account_pk,
+    contact_sk,
+    import_error_sk,
+    import_errors_prefix,
+    posting_sk,
+)
+
+CHUNK = 100  # rows planned, written and checkpointed together
+RESERVE_SECONDS = 60.0  # a run hands over when less than this is left (a chunk takes a few seconds)
+MAX_RUNS = 3  # runs that may start from the same checkpoint before the import is given up
+THREADS = 8  # duplicate lookups and batch writes in flight
+MESSAGES_KEPT, MESSAGE_MAX = 5, 300  # of a failed row's messages: bounded, as the plan is one item
+EMAILS = ("email_address", "email_address_2", "email_address_3")
+HandOver = Callable[[str, int], None]
+
+
+class Failed(Exception):
+    """The import cannot go on; the message is for its user."""
+
+
+class Superseded(Exception):
+    """Another run of the same import moved its checkpoint first: that run goes on."""
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    private: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {"line", "messages"}
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def received(key: str, size: int, version: str, time_left: Callable[[], float], hand_over: HandOver) -> str:
+    """S3 says a file was created (``key`` URL-decoded): import it. Returns the outcome."""
+    found = jobs.parse_key(key)
+    if found is None:
+        return "ignored"
+    account_id, name = found
+    job = jobs.load(account_id, int(name)) if name.isascii() and name.isdigit() else None
+    if job is None or job.object_key != key:
+        job = jobs.dropped(account_id, key, version)
+    if job is None:
+        logger.warning("file dropped for no account", extra={"account_id": account_id[:64]})
+        return "ignored"
+    return run(account_id, int(job.id), time_left, hand_over, size)
+
+
+def run(account_id: str, import_id: int, time_left: Callable[[], float], hand_over: HandOver, size: int = 0) -> str:
+    """Import from the checkpoint on; ``completed``, ``failed``, ``continued`` (handed over) or
+    ``superseded``. Storage that stays busy raises, so Lambda retries the event."""
+    job = jobs.load(account_id, import_id)
+    if job is None or job.status in (jobs.COMPLETED, jobs.FAILED):
+        return "done"
+    try:
+        job = _begin(job, size)
+        return _import(job, time_left, hand_over)
+    except Failed as exc:
+        _fail(account_id, import_id, str(exc))
+        return jobs.FAILED
+    except Superseded:
+        return "superseded"
+
+
+def _begin(job: Any, size: int) -> Any:
+    limit = config.settings.import_max_bytes
+    if int(job.attempts) >= MAX_RUNS:
+        raise Failed(f"The import stopped after row {int(job.cursor)} {MAX_RUNS} times and was given up")
+    if not job.format:
+        raise Failed(f"The file's name does not tell its format: end it with .{', .'.join(jobs.EXTENSIONS)}")
+    if size > limit:
+        raise Failed(f"The file is larger than {limit // (1024 * 1024)} MB")
+    now = times.now()
+    actions = [
+        ImportItem.status.set(jobs.RUNNING),
+        ImportItem.started_at.set(job.started_at or now),
+        ImportItem.updated_at.set(now),
+        ImportItem.attempts.add(1),
+    ]
+    waiting_or_running = ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING)
+    try:
+        job.update(actions=actions, condition=waiting_or_running & (ImportItem.cursor == int(job.cursor)))
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise Superseded() from exc
+        raise
+    return job
+
+
+def _reader(fmt: str, stream: IO[bytes], columns: list[csv_rows.Columns]) -> Iterator[Row]:
+    if fmt == "csv":
+        return csv_rows.rows(stream, columns)
+    if fmt == "vcard":
+        return vcards.rows(stream)
+    if fmt == "json":
+        return documents.json_rows(stream)
+    return documents.xml_rows(stream, config.settings.max_xml_depth)
+
+
+def _warnings(columns: list[csv_rows.Columns]) -> list[str]:
+    unknown = columns[0].unknown if columns else []
+    if not unknown:
+        return []
+    shown = ", ".join(name[:100] for name in unknown[:50]) + (", ..." if len(unknown) > 50 else "")
+    return [f"Columns not imported (no field has their name): {shown}"]
+
+
+def _import(job: Any, time_left: Callable[[], float], hand_over: HandOver) -> str:
+    limit = config.settings.import_max_bytes
+    opened = files.stream(job.object_key, jobs.bucket())
+    if opened is None:
+        raise Failed("The file is no longer in the bucket")
+    stream, size = opened
+    if size > limit:
+        stream.close()
+        raise Failed(f"The file is larger than {limit // (1024 * 1024)} MB")
+    if job.size is None:
+        job.update(actions=[ImportItem.size.set(size)])
+    principal = jobs.principal_of(job)
+    defs = custom_fields.definitions(principal.account_id)
+    columns: list[csv_rows.Columns] = []
+    try:
+        rows = _reader(job.format, stream, columns)
+        done = int(job.cursor)
+        if sum(1 for _ in islice(rows, done)) < done:
+            raise Failed(f"The file has fewer than the {done} rows already imported; was it replaced?")
+        while chunk := list(islice(rows, CHUNK)):
+            job = _chunk(job, chunk, principal, defs, _warnings(columns))
+            if time_left() < RESERVE_SECONDS:
+                job.update(actions=[ImportItem.attempts.set(0)], condition=ImportItem.cursor == int(job.cursor))
+                hand_over(principal.account_id, int(job.id))
+                logger.info("import handed over", extra={"import_id": int(job.id), "rows": int(job.cursor)})
+                return "continued"
+    except documents.NotThisFormat as exc:
+        raise Failed(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise Failed(f"The file is not UTF-8 text (after row {int(job.cursor)}: {exc.reason})") from None
+    except csv.Error as exc:
+        raise Failed(f"The file is not valid CSV after row {int(job.cursor)}: {exc}") from None
+    finally:
+        stream.close()
+    _finish(job)
+    return jobs.COMPLETED
+
+
+# --- a chunk -----------------------------------------------------------------------------------
+
+
+def _messages(error: ApiError | str) -> list[str]:
+    messages = [error] if isinstance(error, str) else error.messages
+    return [message[:MESSAGE_MAX] for message in messages[:MESSAGES_KEPT]]
+
+
+def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Draft | list[str]:
+    """The row as a new contact, or the messages the API would answer it with."""
+    if row.error is not None:
+        return _messages(row.error)
+    try:
+        return contacts.draft(principal, row.body, defs, row.uid[:1000] if row.uid else None)
+    except ApiError as exc:
+        return _messages(exc)
+
+
+def _emails_of(contact_ids: list[int], principal: Principal) -> dict[int, set[str]]:
+    pk = account_pk(principal.account_id)
+    found = ContactItem.batch_get([(pk, contact_sk(i)) for i in contact_ids], attributes_to_get=["id", *EMAILS])
+    return {int(c.id): {getattr(c, name).lower() for name in EMAILS if getattr(c, name)} for c in found}
+
+
+def _duplicate(principal: Principal, draft: contacts.Draft) -> int | None:
+    """The contact a row is a duplicate of: the one with its UID, else one with its email address."""
+    if draft.uid:
+        with_uid = index.found_by(principal, index.uid_term(draft.uid))
+        if with_uid:
+            return min(with_uid)
+    email = (draft.values.get("email_address") or "").strip().lower()
+    if not email:
+        return None
+    candidates = index.found_by(principal, index.email_term(email))  # the term may join different addresses
+    emails = _emails_of(candidates, principal) if candidates else {}
+    same = [contact_id for contact_id in candidates if email in emails.get(contact_id, set())]
+    return min(same) if same else None
+
+
+def _plan(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any]) -> tuple[dict, dict]:
+    """What each row of the chunk becomes: ``["c", contact id, note id]`` (created), ``["u", id]``
+    (updates a duplicate), ``["s", id]`` (skipped for one), ``["f", messages]`` (failed)."""
+    drafts = {i: _draft(principal, row, defs) for i, row in enumerate(chunk)}
+    good = {i: d for i, d in drafts.items() if isinstance(d, contacts.Draft)}
+    matches: dict[int, int | None] = {}
+    if job.on_duplicate != "create" and good:
+        with ThreadPoolExecutor(THREADS) as pool:
+            matches = dict(zip(good, pool.map(lambda d: _duplicate(principal, d), good.values()), strict=True))
+    seen: dict[str, int] = {}  # a UID or email of this chunk -> its row, for duplicates within it
+    decisions: list[list[Any]] = []
+    new_rows: list[int] = []
+    for i in range(len(chunk)):
+        draft = drafts[i]
+        if not isinstance(draft, contacts.Draft):
+            decisions.append(["f", draft])
+            continue
+        keys = [k for k in (draft.uid, (draft.values.get("email_address") or "").strip().lower()) if k]
+        earlier = next((seen[k] for k in keys if k in seen), None) if job.on_duplicate != "create" else None
+        match = matches.get(i)
+        if match is None and earlier is None:
+            decisions.append(["c"])
+            new_rows.append(i)
+            seen.update(dict.fromkeys(keys, i))
+        else:
+            decisions.append(["u" if job.on_duplicate == "update" else "s", match, earlier])
+    first_contact = allocate(principal.account_id, "contact", len(new_rows)) if new_rows else 0
+    with_notes = [i for i in new_rows if drafts[i].first_note is not None]  # type: ignore[union-attr]
+    first_note = allocate(principal.account_id, "note", len(with_notes)) if with_notes else 0
+    ids = {row: first_contact + n for n, row in enumerate(new_rows)}
+    note_ids = {row: first_note + n for n, row in enumerate(with_notes)}
+    for i, decision in enumerate(decisions):
+        if decision[0] == "c":
+            decisions[i] = ["c", ids[i], note_ids.get(i)]
+        elif decision[0] in ("u", "s"):
+            decisions[i] = [decision[0], decision[1] if decision[1] is not None else ids[decision[2]]]
+    plan = {"at": int(job.cursor), "rows": len(chunk), "now": times.now(), "do": decisions}
+    return plan, good
+
+
+def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
+    """Save the plan at the checkpoint; if another run saved one first, the job with its plan."""
+    condition = (ImportItem.cursor == plan["at"]) & ImportItem.plan.does_not_exist()
+    try:
+        job.update(actions=[ImportItem.plan.set(plan)], condition=condition)
+        return job
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    latest = jobs.load(job.pk[2:], int(job.id))
+    if latest is None or int(latest.cursor) != plan["at"] or not latest.plan:
+        raise Superseded()
+    return latest
+
+
+def _chunk(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any], warnings: list[str]) -> Any:
+    plan = job.plan if job.plan and job.plan.get("at") == int(job.cursor) else None
+    replay = plan is not None
+    if plan is None:
+        fresh, drafts = _plan(job, chunk, principal, defs)
+        job = _save_plan(job, fresh)
+        plan, replay = job.plan, job.plan != fresh
+        if replay:
+            drafts = {}
+    if replay:  # the rows are checked again (the same rows, the same answers): only the plan is stored
+        drafts = {i: _draft(principal, chunk[i], defs) for i, d in enumerate(plan["do"]) if d[0] in ("c", "u")}
+    outcome = _write(job, chunk, plan, drafts, principal, replay)
+    return _checkpoint(job, chunk, plan, outcome, principal, warnings)
+
+
+def _put_all(items: list[Any]) -> None:
+    requests = [{"PutRequest": {"Item": item.serialize()}} for item in items]
+    slices = [requests[start : start + 25] for start in range(0, len(requests), 25)]
+    if len(slices) <= 1:
+        batch_write(requests)
+        return
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(batch_write, slices))
+
+
+def _error_item(job: Any, line: int, messages: list[str]) -> Any:
+    return ImportErrorItem(job.pk, import_error_sk(int(job.id), line), line=line, messages=messages)
+
+
+def _write(
+    job: Any, chunk: list[Row], plan: dict[str, Any], drafts: dict[int, Any], principal: Principal, replay: bool
+) -> Outcome:
+    outcome = Outcome()
+    made, failed_items = [], []
+    for i, decision in enumerate(plan["do"]):
+        action = decision[0]
+        if action == "c":
+            new = contacts.new_items(principal, drafts[i], decision[1], decision[2], plan["now"])
+            made.append(new)
+            outcome.created += 1
+            outcome.private += 1 if new.item.is_private else 0
+        elif action == "s":
+            outcome.skipped += 1
+        elif action == "f":
+            outcome.failed.append({"line": chunk[i].line, "messages": decision[1]})
+            failed_items.append(_error_item(job, chunk[i].line, decision[1]))
+    if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
+        keys = [(new.item.pk, new.item.sk) for new in made]
+        there = {int(c.id) for c in ContactItem.batch_get(keys, attributes_to_get=["id"])}
+        made = [new for new in made if int(new.item.id) not in there]
+    hanging = [item for new in made for item in (*_postings(new.item), new.entry, *new.notes)]
+    _put_all(hanging + failed_items)
+    _put_all([new.item for new in made])
+    late_failures = []
+    for i, decision in enumerate(plan["do"]):
+        if decision[0] == "u":
+            messages = _update(principal, decision[1], chunk[i], drafts[i])
+            if messages is None:
+                outcome.updated += 1
+            else:
+                outcome.failed.append({"line": chunk[i].line, "messages": messages})
+                late_failures.append(_error_item(job, chunk[i].line, messages))
+    _put_all(late_failures)
+    outcome.failed.sort(key=lambda failure: failure["line"])
+    return outcome
+
+
+def _postings(contact: Any) -> list[Any]:
+    owner = index.owner(contact)
+    return [
+        PostingItem(contact.pk, posting_sk(term, int(contact.id)), f=codes or None, o=owner)
+        for term, codes in contact.search_terms.items()
+    ]
+
+
+def _update(principal: Principal, contact_id: int, row: Row, draft: Any) -> list[str] | None:
+    """Update a duplicate with the fields the row has (and its note, unless the contact has that
+    note already); the messages of a refusal, or None."""
+    if not isinstance(draft, contacts.Draft):
+        return draft
+    try:
+        updated = contacts.update(principal, contact_id, {k: v for k, v in row.body.items() if k != "notes"})
+        if draft.first_note is not None and all(n.body != draft.first_note for n in updated.notes):
+            notes.create(principal, contact_id, {"body": draft.first_note})
+    except ApiError as exc:
+        return _messages(exc)
+    return None
+
+
+def _checkpoint(
+    job: Any, chunk: list[Row], plan: dict[str, Any], outcome: Outcome, principal: Principal, warnings: list[str]
+) -> Any:
+    start, cursor = int(job.cursor), int(job.cursor) + len(chunk)
+    shown = list(job.errors or [])
+    shown += outcome.failed[: max(0, jobs.ERRORS_SHOWN - len(shown))]
+    actions = [
+        ImportItem.cursor.set(cursor),
+        ImportItem.rows_total.set(cursor),
+        ImportItem.rows_imported.add(outcome.created),
+        ImportItem.rows_updated.add(outcome.updated),
+        ImportItem.rows_skipped.add(outcome.skipped),
+        ImportItem.rows_failed.add(len(outcome.failed)),
+        ImportItem.errors.set(shown),
+        ImportItem.plan.remove(),
+        ImportItem.attempts.set(1),
+        ImportItem.updated_at.set(times.now()),
+    ]
+    if warnings and not job.warnings:
+        actions.append(ImportItem.warnings.set(warnings))
+    condition = (ImportItem.cursor == start) & (ImportItem.status == jobs.RUNNING)
+
+    def stage(tx: Any) -> None:
+        tx.update(job, actions=actions, condition=condition)
+        if outcome.created:
+            contacts.stage_counts(tx, principal, principal.user_id, outcome.created, outcome.private)
+
+    try:
+        transact(stage)
+    except ConditionFailed:
+        raise Superseded() from None
+    count("ContactImported", outcome.created)
+    latest = jobs.load(job.pk[2:], int(job.id))
+    if latest is None:
+        raise Superseded()
+    return latest
+
+
+# --- the end -----------------------------------------------------------------------------------
+
+
+def _report(job: Any) -> str | None:
+    """Write every failed row to the import's CSV report (streamed through a spooled file)."""
+    if not int(job.rows_failed):
+        return None
+    pk, prefix = job.pk, import_errors_prefix(int(job.id))
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+        writer.writerow(["line", "errors"])
+        for failure in ImportErrorItem.query(pk, ImportErrorItem.sk.startswith(prefix)):
+            writer.writerow([int(failure.line), "; ".join(failure.messages)])
+        text.flush()
+        spool.seek(0)
+        key = jobs.report_key(pk[2:], int(job.id))
+        files.put(key, spool, "text/csv; charset=utf-8", jobs.bucket())
+        text.detach()
+    return key
+
+
+def _finish(job: Any) -> None:
+    report, now = _report(job), times.now()
+    actions = [
+        ImportItem.status.set(jobs.COMPLETED),
+        ImportItem.finished_at.set(now),
+        ImportItem.updated_at.set(now),
+        ImportItem.rows_total.set(int(job.cursor)),
+    ]
+    if report:
+        actions.append(ImportItem.report_key.set(report))
+    try:
+        job.update(actions=actions, condition=ImportItem.status == jobs.RUNNING)
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return  # another run finished it
+        raise
+    count("ImportCompleted")
+    logger.info("import completed", extra={"import_id": int(job.id), "rows": int(job.cursor)})
+
+
+def _fail(account_id: str, import_id: int, message: str) -> None:
+    job = jobs.load(account_id, import_id)
+    if job is None or job.status in (jobs.COMPLETED, jobs.FAILED):
+        return
+    report, now = _report(job), times.now()
+    actions = [
+        ImportItem.status.set(jobs.FAILED),
+        ImportItem.error.set(message),
+        ImportItem.finished_at.set(now),
+        ImportItem.updated_at.set(now),
+        ImportItem.plan.remove(),
+    ]
+    if report:
+        actions.append(ImportItem.report_key.set(report))
+    try:
+        job.update(actions=actions, condition=ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING))
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return
+        raise
+    count("ImportFailed")
+    logger.info("import failed", extra={"import_id": import_id, "error": message[:200]})
