@@ -128,6 +128,25 @@ def test_function_policies_name_only_the_table_and_the_photos(cloudformation: di
     assert s3["Action"] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     assert [r["Fn::Sub"][0].rsplit("/", 2)[1] for r in s3["Resource"]] == ["uploads", "photos"]
     assert _statements(cloudformation, "DocsFunctionRole") == []
+    # Imports: the API signs uploads under imports/ and report downloads under reports/ only.
+    imports = _statements(cloudformation, "ImportsFunctionRole")
+    assert [(s["Action"], s["Resource"]) for s in imports[1:]] == [
+        ("s3:PutObject", {"Fn::Sub": "${ImportsBucket.Arn}/imports/*"}),
+        ("s3:GetObject", {"Fn::Sub": "${ImportsBucket.Arn}/reports/*"}),
+    ]
+    failures, *worker = _statements(cloudformation, "ImportWorkerFunctionRole")  # SAM's for the destination first
+    assert (failures["Action"], failures["Resource"]) == ("sqs:SendMessage", {"Fn::GetAtt": ["ImportFailures", "Arn"]})
+    assert worker[0]["Resource"] == TABLE
+    assert [(s["Action"], s["Resource"]["Fn::Sub"][0].rsplit("/", 2)[1]) for s in worker[1:3]] == [
+        ("s3:GetObject", "imports"),
+        ("s3:PutObject", "reports"),
+    ]
+    # It invokes itself (a long import goes on in a new invocation), and nothing else.
+    assert worker[3]["Action"] == "lambda:InvokeFunction"
+    assert worker[3]["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-import-worker")
+    assert cloudformation["Resources"]["ImportWorkerFunction"]["Properties"]["FunctionName"] == {
+        "Fn::Sub": "${AWS::StackName}-import-worker"
+    }
 
 
 def _references(value: Any) -> set[str]:
@@ -178,7 +197,9 @@ def test_no_circular_dependency_between_resources(cloudformation: dict[str, Any]
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
-    assert "PhotosFunction" in graph["PhotosBucket"]  # its notification: the edge a !Ref back would close
+    # Their notifications: the edges a !Ref back would close.
+    assert "PhotosFunction" in graph["PhotosBucket"]
+    assert "ImportWorkerFunction" in graph["ImportsBucket"]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -241,3 +262,34 @@ def test_photos_bucket_is_private_encrypted_and_drops_abandoned_uploads(cloudfor
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
     policy = cloudformation["Resources"]["PhotosBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert [(s["Effect"], s["Condition"]) for s in policy] == [("Deny", {"Bool": {"aws:SecureTransport": "false"}})]
+
+
+def test_imports_bucket_is_versioned_private_encrypted_and_reports_trigger_nothing(
+    cloudformation: dict[str, Any],
+) -> None:
+    resources = cloudformation["Resources"]
+    bucket = resources["ImportsBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert "Fn::Sub" in bucket["BucketName"]
+    expiries = {r["Prefix"]: r["ExpirationInDays"] for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert expiries == {"imports/": 7, "reports/": 30}
+    # Only imports/ starts the worker: the reports it writes under reports/ must not.
+    (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "imports/"}]
+    policy = resources["ImportsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Condition"]) for s in policy] == [("Deny", {"Bool": {"aws:SecureTransport": "false"}})]
+    # A failed import event goes to a queue after Lambda's retries; the worker may run 15 minutes.
+    invoke_config = next(
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and r["Properties"]["FunctionName"] == {"Ref": "ImportWorkerFunction"}
+    )
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
+    failure = invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert failure == {"Fn::GetAtt": ["ImportFailures", "Arn"]}
+    assert resources["ImportWorkerFunction"]["Properties"]["Timeout"] == 900

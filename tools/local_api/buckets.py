@@ -126,7 +126,7 @@ class BucketEvents:
                 raise TimeoutError("S3 events still undelivered")
             time.sleep(0.01)
 
-    def _event(self, bucket: str, key: str, event_name: str) -> dict[str, Any]:
+    def event(self, bucket: str, key: str, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
         try:
             head = s3_client(self.endpoint).head_object(Bucket=bucket, Key=key)
         except Exception:  # deleted since: S3 still tells of its creation
@@ -190,7 +190,7 @@ class BucketEvents:
         for subscription in self.subscriptions:
             if subscription.bucket != self.logical_ids[bucket] or not _matches(subscription, event_name, key):
                 continue
-            self._attempts(subscription.function, self._event(bucket, key, event_name), subscription.retries)
+            self._attempts(subscription.function, self.event(bucket, key, event_name), subscription.retries)
 
     def _deliver_forever(self) -> None:
         while True:

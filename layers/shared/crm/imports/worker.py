@@ -115,7 +115,7 @@ def _begin(job: Any, size: int) -> Any:
     if not job.format:
         raise Failed(f"The file's name does not tell its format: end it with .{', .'.join(jobs.EXTENSIONS)}")
     if size > limit:
-        raise Failed(f"The file is larger than {limit // (1024 * 1024)} MB")
+        raise Failed(_too_large(limit))
     now = times.now()
     actions = [
         ImportItem.status.set(jobs.RUNNING),
@@ -131,6 +131,11 @@ def _begin(job: Any, size: int) -> Any:
             raise Superseded() from exc
         raise
     return job
+
+
+def _too_large(limit: int) -> str:
+    mb = 1024 * 1024
+    return f"The file is larger than {limit // mb} MB" if limit % mb == 0 else f"The file is over {limit} bytes"
 
 
 def _reader(fmt: str, stream: IO[bytes], columns: list[csv_rows.Columns]) -> Iterator[Row]:
@@ -159,7 +164,7 @@ def _import(job: Any, time_left: Callable[[], float], hand_over: HandOver) -> st
     stream, size = opened
     if size > limit:
         stream.close()
-        raise Failed(f"The file is larger than {limit // (1024 * 1024)} MB")
+        raise Failed(_too_large(limit))
     if job.size is None:
         job.update(actions=[ImportItem.size.set(size)])
     principal = jobs.principal_of(job)
