@@ -23,8 +23,9 @@ from defusedxml.ElementTree import fromstring
 
 from crm import cascade, contacts
 from crm import keys as crm_keys
+from crm.imports import jobs
 from crm.storage import files
-from crm.storage.items import Item, PhotoItem, account_pk, dependants_prefix
+from crm.storage.items import ImportItem, Item, PhotoItem, account_pk, dependants_prefix
 from local_api.streams import matches
 from local_api.template import ROOT
 from tests.conftest import BACKENDS, BUCKET_EVENTS, GATEWAY, S3_ENDPOINT, backend, s3_client
@@ -41,8 +42,8 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/GET/conta
 ALLOW, UNAUTHORIZED = "Allow", "Unauthorized"
 # What the cleanup function does with a stream event: every record processed, the removed contact's
 # notes and history gone. What the photos function does with S3's event of an upload: the photo
-# checked and ready.
-CLEANED, CHECKED = "Cleaned", "Checked"
+# checked and ready. What the import worker does with S3's event of a file: its import completed.
+CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
@@ -59,7 +60,10 @@ CLEANED, CHECKED = "Cleaned", "Checked"
 # 1's history (which has the notes', calls', messages' and photos' changes too) and the contacts are listed; contact 1
 # joins projects support, 2 and sales, is found by a filtered list and a search, shown with its projects, and
 # leaves project 2; then it is deleted, and the stream's record of that removal has the cleanup function
-# delete its notes, calls, messages, photos and history.
+# delete its notes, calls, messages, photos and history. Last, imports 1 to 3 are asked for (a CSV file, a
+# vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is imported, and of a
+# file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which becomes import 4; the
+# imports are listed.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -149,6 +153,16 @@ EXPECTED: dict[str, int | str] = {
     "contacts/remove-project.json": 204,
     "contacts/delete.json": 204,
     "cleanup/contact-removed.json": CLEANED,
+    "imports/create.json": 201,
+    "imports/create-json.json": 201,
+    "imports/create-xml.json": 201,
+    "imports/show.json": 200,
+    "imports/show-xml.json": 200,
+    "import_worker/file-uploaded.json": IMPORTED,
+    "import_worker/file-dropped.json": IMPORTED,
+    "imports/list.json": 200,
+    "imports/list-json.json": 200,
+    "imports/list-xml.json": 200,
 }
 
 # Expectations that the application does not meet yet: event name -> reason (a strict xfail).
@@ -171,9 +185,23 @@ API_HEADERS = ("Host", "Accept", "User-Agent", "X-Forwarded-For")
 REQUEST_CONTEXT = ("requestId", "stage", "path", "resourcePath", "httpMethod", "identity", "accountId", "apiId")
 # The settings crm.config reads that env.json gives (AWS_REGION and the credentials are Lambda's
 # own variables: sam local sets them from --region and the AWS profile, whatever env.json says).
-APP_SETTINGS = ("TABLE_NAME", "DYNAMODB_ENDPOINT", "CURSOR_SECRET", "PHOTOS_BUCKET", "S3_ENDPOINT")
-# What the S3 event reports uploaded: an image (a JPEG's first bytes are what the check reads).
-UPLOADED_IMAGE = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+APP_SETTINGS = (
+    "TABLE_NAME",
+    "DYNAMODB_ENDPOINT",
+    "CURSOR_SECRET",
+    "PHOTOS_BUCKET",
+    "S3_ENDPOINT",
+    "IMPORTS_BUCKET",
+    "LAMBDA_ENDPOINT",
+)
+# What an S3 event reports uploaded: an image (a JPEG's first bytes are what the photo check reads),
+# a CSV file of two rows with one email address (a new contact, and its duplicate).
+UPLOADED = {
+    "PhotosFunction": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9",
+    "ImportWorkerFunction": b"first_name,email\nMary,mary@example.com\nMary,MARY@example.com\n",
+}
+# Where each bucket event's function finds its bucket's name.
+BUCKET_SETTING = {"PhotosFunction": "PHOTOS_BUCKET", "ImportWorkerFunction": "IMPORTS_BUCKET"}
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -277,7 +305,7 @@ def invoke(name: str) -> Any:
         for record in load(name)["Records"]:
             bucket, key = record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])
             with BUCKET_EVENTS.silenced():  # the replayed event is S3's word of this object
-                s3_client(S3_ENDPOINT).put_object(Bucket=bucket, Key=key, Body=UPLOADED_IMAGE)
+                s3_client(S3_ENDPOINT).put_object(Bucket=bucket, Key=key, Body=UPLOADED[function_of(name)])
     try:
         return GATEWAY.invoke(function_of(name), load(name))
     except Exception as exc:
@@ -337,14 +365,30 @@ def check_stream(name: str, expected: str, result: Any) -> None:
 
 
 def check_bucket_event(name: str, expected: str, result: Any) -> None:
-    assert expected == CHECKED
     assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
-    assert result == {"outcomes": ["ready"] * len(load(name)["Records"])}
-    for record in load(name)["Records"]:
+    records = load(name)["Records"]
+    if expected == IMPORTED:
+        assert result == {"outcomes": ["completed"] * len(records)}
+        for record in records:
+            found = jobs.parse_key(unquote_plus(record["s3"]["object"]["key"]))
+            assert found is not None
+            job = next(
+                j
+                for j in ImportItem.query(account_pk(found[0]), ImportItem.sk.startswith("I#"))
+                if j.object_key == unquote_plus(record["s3"]["object"]["key"])
+            )
+            # Import 1 asked for updates of duplicates; a dropped file skips them.
+            expected_counts = (2, 1, 1, 0, 0) if job.on_duplicate == "update" else (2, 0, 0, 2, 0)
+            counted = (job.rows_total, job.rows_imported, job.rows_updated, job.rows_skipped, job.rows_failed)
+            assert (job.status, counted) == ("completed", expected_counts)
+        return
+    assert expected == CHECKED
+    assert result == {"outcomes": ["ready"] * len(records)}
+    for record in records:
         found = files.parse_upload_key(unquote_plus(record["s3"]["object"]["key"]))
         assert found is not None
         photo = PhotoItem.get(account_pk(found[0]), f"P#{found[1]:010d}", consistent_read=True)
-        assert (photo.status, int(photo.size)) == ("ready", len(UPLOADED_IMAGE))
+        assert (photo.status, int(photo.size)) == ("ready", len(UPLOADED["PhotosFunction"]))
 
 
 def check_response(name: str, expected: int, event: dict[str, Any], result: Any) -> None:
@@ -382,7 +426,7 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
         membership = collection.endswith("/projects")
         new_id = r"[a-z0-9_-]+" if membership else r"\d+"
         assert re.fullmatch(rf"/v1{re.escape(collection)}/{new_id}{re.escape(suffix)}", headers["location"]), headers
-        if not membership:
+        if not membership and not collection.startswith("/imports"):  # an import is no editable version
             assert headers["etag"] == '"1"', headers
 
 
@@ -414,6 +458,8 @@ def test_every_route_has_an_event() -> None:
         "CallsFunction",
         "MessagesFunction",
         "PhotosFunction",
+        "ImportsFunction",
+        "ImportWorkerFunction",
         "DocsFunction",
     } <= with_events
     missing = [
@@ -447,10 +493,14 @@ def test_event_is_valid_for_sam_local(name: str) -> None:
         assert event["Records"], f"{name} has no records"
         for record in event["Records"]:
             assert (record["eventSource"], record["eventName"].split(":")[0]) == ("aws:s3", "ObjectCreated")
-            assert record["s3"]["bucket"]["name"] == env["PHOTOS_BUCKET"], "sam local's bucket is env.json's"
+            bucket = env[BUCKET_SETTING[function_of(name)]]
+            assert record["s3"]["bucket"]["name"] == bucket, "sam local's bucket is env.json's"
             key = unquote_plus(record["s3"]["object"]["key"])
             assert key.startswith(subscription.prefix), "the bucket's notification would not send it"
-            assert files.parse_upload_key(key) == (DEMO_ACCOUNT, 1), "the events upload photo 1"
+            if function_of(name) == "PhotosFunction":
+                assert files.parse_upload_key(key) == (DEMO_ACCOUNT, 1), "the events upload photo 1"
+            else:
+                assert jobs.parse_key(key) in ((DEMO_ACCOUNT, "0000000001"), (DEMO_ACCOUNT, "new leads 2026.csv"))
         return
     headers = event.get("headers") or {}
     assert set(headers) == set(event.get("multiValueHeaders") or {})
@@ -562,6 +612,11 @@ def test_env_file_sets_every_function() -> None:
     for logical_id in ("PhotosFunction", "ContactsFunction", "CleanupFunction"):
         assert env[logical_id]["PHOTOS_BUCKET"] == "contacts-photos-123456789012-local"
         assert env[logical_id]["S3_ENDPOINT"] == "http://host.docker.internal:8000"
+    for logical_id in ("ImportsFunction", "ImportWorkerFunction"):
+        assert env[logical_id]["IMPORTS_BUCKET"] == "contacts-imports-123456789012-local"
+        assert env[logical_id]["S3_ENDPOINT"] == "http://host.docker.internal:8000"
+    # `sam local start-lambda` answers Lambda's Invoke there: the worker hands a long import over to it.
+    assert env["ImportWorkerFunction"]["LAMBDA_ENDPOINT"] == "http://host.docker.internal:3001"
 
 
 # sam local applies --env-vars only to variables that the function's Environment in template.yaml

@@ -180,3 +180,31 @@ def test_a_photo_is_uploaded_checked_and_downloaded_end_to_end(server: Server) -
     assert _request("GET", shown["url"])[2] == image
     status, _, data = _request("GET", f"{server.base}/contacts/{contact_id}", server.key)
     assert _request("GET", json.loads(data)["contact"]["photo_url"])[2] == image
+
+
+def test_a_file_is_uploaded_and_imported_end_to_end(server: Server) -> None:
+    """`make run`: ask for an import, PUT the file to S3, S3's event runs the worker, GET the outcome
+    and the error report."""
+    json_type = {"Content-Type": "application/json"}
+    body = json.dumps({"import": {"filename": "team.csv"}}).encode()
+    status, _, data = _request("POST", f"{server.base}/imports", server.key, body, json_type)
+    assert status == 201, data
+    job = json.loads(data)["import"]
+    assert job["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
+    rows = "first_name,last_name,email\nEmmy,Noether,emmy@example.com\nNo,Email,not-an-email\n"
+    status, _, _ = _request("PUT", job["upload_url"], None, rows.encode(), job["upload_headers"])
+    assert status == 200
+    deadline = time.monotonic() + 30  # S3's event is delivered after the upload is answered
+    while True:
+        status, _, data = _request("GET", f"{server.base}/imports/{job['id']}", server.key)
+        shown = json.loads(data)["import"]
+        if shown["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert (shown["status"], shown["rows_imported"], shown["rows_failed"]) == ("completed", 1, 1)
+    assert shown["errors"][0]["line"] == 3
+    report = _request("GET", shown["report_url"])[2].decode()
+    assert report.splitlines()[0] == "line,errors"
+    assert report.splitlines()[1].startswith("3,")
+    status, _, data = _request("GET", f"{server.base}/contacts/search?search=noether", server.key)
+    assert [c["email_address"] for c in json.loads(data)["contacts"]] == ["emmy@example.com"]
