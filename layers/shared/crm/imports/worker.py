@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from typing import IO, Any
 
@@ -48,13 +49,19 @@ from crm.storage.items import (
     posting_sk,
 )
 
-CHUNK = 100  # rows planned, written and checkpointed together
+CHUNK = 250  # rows planned, written and checkpointed together
 RESERVE_SECONDS = 60.0  # a run hands over when less than this is left (a chunk takes a few seconds)
 MAX_RUNS = 3  # runs that may start from the same checkpoint before the import is given up
-THREADS = 8  # duplicate lookups and batch writes in flight
-MESSAGES_KEPT, MESSAGE_MAX = 5, 300  # of a failed row's messages: bounded, as the plan is one item
+THREADS = 16  # duplicate lookups and batch writes in flight
+MESSAGES_KEPT, MESSAGE_MAX = 5, 300  # of a failed row's messages: bounded, as an import shows 100
 EMAILS = ("email_address", "email_address_2", "email_address_3")
 HandOver = Callable[[str, int], None]
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    # One per container: the threads outlive an invocation, as the connections do.
+    return ThreadPoolExecutor(THREADS, thread_name_prefix="import")
 
 
 class Failed(Exception):
@@ -233,22 +240,22 @@ def _duplicate(principal: Principal, draft: contacts.Draft) -> int | None:
     return min(same) if same else None
 
 
-def _plan(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any]) -> tuple[dict, dict]:
+def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Principal) -> dict[str, Any]:
     """What each row of the chunk becomes: ``["c", contact id, note id]`` (created), ``["u", id]``
-    (updates a duplicate), ``["s", id]`` (skipped for one), ``["f", messages]`` (failed)."""
-    drafts = {i: _draft(principal, row, defs) for i, row in enumerate(chunk)}
+    (updates a duplicate), ``["s", id]`` (skipped for one), ``["f"]`` (failed: its messages are
+    the row's, found again when the plan is replayed, so the plan stays small)."""
     good = {i: d for i, d in drafts.items() if isinstance(d, contacts.Draft)}
     matches: dict[int, int | None] = {}
     if job.on_duplicate != "create" and good:
-        with ThreadPoolExecutor(THREADS) as pool:
-            matches = dict(zip(good, pool.map(lambda d: _duplicate(principal, d), good.values()), strict=True))
+        found = _pool().map(lambda d: _duplicate(principal, d), good.values())
+        matches = dict(zip(good, found, strict=True))
     seen: dict[str, int] = {}  # a UID or email of this chunk -> its row, for duplicates within it
     decisions: list[list[Any]] = []
     new_rows: list[int] = []
     for i in range(len(chunk)):
         draft = drafts[i]
         if not isinstance(draft, contacts.Draft):
-            decisions.append(["f", draft])
+            decisions.append(["f"])
             continue
         keys = [k for k in (draft.uid, (draft.values.get("email_address") or "").strip().lower()) if k]
         earlier = next((seen[k] for k in keys if k in seen), None) if job.on_duplicate != "create" else None
@@ -269,8 +276,7 @@ def _plan(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any]
             decisions[i] = ["c", ids[i], note_ids.get(i)]
         elif decision[0] in ("u", "s"):
             decisions[i] = [decision[0], decision[1] if decision[1] is not None else ids[decision[2]]]
-    plan = {"at": int(job.cursor), "rows": len(chunk), "now": times.now(), "do": decisions}
-    return plan, good
+    return {"at": int(job.cursor), "rows": len(chunk), "now": times.now(), "do": decisions}
 
 
 def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
@@ -289,16 +295,14 @@ def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
 
 
 def _chunk(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any], warnings: list[str]) -> Any:
+    # A replayed plan's rows are checked again: the same rows get the same answers.
+    drafts = {i: _draft(principal, row, defs) for i, row in enumerate(chunk)}
     plan = job.plan if job.plan and job.plan.get("at") == int(job.cursor) else None
     replay = plan is not None
     if plan is None:
-        fresh, drafts = _plan(job, chunk, principal, defs)
+        fresh = _plan(job, chunk, drafts, principal)
         job = _save_plan(job, fresh)
         plan, replay = job.plan, job.plan != fresh
-        if replay:
-            drafts = {}
-    if replay:  # the rows are checked again (the same rows, the same answers): only the plan is stored
-        drafts = {i: _draft(principal, chunk[i], defs) for i, d in enumerate(plan["do"]) if d[0] in ("c", "u")}
     outcome = _write(job, chunk, plan, drafts, principal, replay)
     return _checkpoint(job, chunk, plan, outcome, principal, warnings)
 
@@ -306,11 +310,7 @@ def _chunk(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any
 def _put_all(items: list[Any]) -> None:
     requests = [{"PutRequest": {"Item": item.serialize()}} for item in items]
     slices = [requests[start : start + 25] for start in range(0, len(requests), 25)]
-    if len(slices) <= 1:
-        batch_write(requests)
-        return
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(batch_write, slices))
+    list(_pool().map(batch_write, slices))
 
 
 def _error_item(job: Any, line: int, messages: list[str]) -> Any:
@@ -332,8 +332,8 @@ def _write(
         elif action == "s":
             outcome.skipped += 1
         elif action == "f":
-            outcome.failed.append({"line": chunk[i].line, "messages": decision[1]})
-            failed_items.append(_error_item(job, chunk[i].line, decision[1]))
+            outcome.failed.append({"line": chunk[i].line, "messages": drafts[i]})
+            failed_items.append(_error_item(job, chunk[i].line, drafts[i]))
     if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
         keys = [(new.item.pk, new.item.sk) for new in made]
         there = {int(c.id) for c in ContactItem.batch_get(keys, attributes_to_get=["id"])}
