@@ -91,10 +91,11 @@ def test_two_runs_at_once_import_each_row_once(api: Client, small_chunks: None) 
     with BUCKET_EVENTS.silenced():
         upload(job, people())
     key, start = f"imports/acme/{job['id']:010d}", threading.Barrier(2)
+    version = s3_client(BUCKET_EVENTS.endpoint).head_object(Bucket=IMPORTS_BUCKET, Key=key)["VersionId"]
 
     def run(_: int) -> str:
         start.wait()
-        return worker.received(key, 0, "v1", lambda: 900.0, lambda *_: None)
+        return worker.received(key, 0, version, lambda: 900.0, lambda *_: None)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
     for thread in threads:
@@ -125,6 +126,29 @@ def test_a_long_import_hands_over_to_a_new_invocation(
     assert (done["status"], counts(done)) == ("completed", (ROWS, ROWS, 0, 0, 0))
     assert len(runs) == 5  # 4 chunks, each handing over through Lambda's Invoke; the 5th finds the end
     assert_each_row_once(api)
+
+
+def test_each_run_reads_the_version_the_import_started_on(
+    api: Client, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bucket is versioned: a file put again under the same key while an import runs (the
+    upload URL is valid 15 minutes) does not change what the import's later runs read."""
+    handed: list[tuple[str, int]] = []
+    monkeypatch.setattr(worker, "RESERVE_SECONDS", 10_000.0)  # one chunk a run
+    job = ask(api, format="csv")
+    key = f"imports/acme/{job['id']:010d}"
+    with BUCKET_EVENTS.silenced():
+        upload(job, people(20))
+    version = s3_client(BUCKET_EVENTS.endpoint).head_object(Bucket=IMPORTS_BUCKET, Key=key)["VersionId"]
+    outcome = worker.received(key, 0, version, lambda: 900.0, lambda *args: handed.append(args))
+    assert (outcome, handed) == ("continued", [("acme", job["id"])])
+    with BUCKET_EVENTS.silenced():
+        s3_client(BUCKET_EVENTS.endpoint).put_object(Bucket=IMPORTS_BUCKET, Key=key, Body=b"first_name\nMallory\n")
+    while worker.run("acme", job["id"], lambda: 900.0, lambda *args: handed.append(args)) == "continued":
+        pass
+    done = shown(api, job["id"])
+    assert (done["status"], counts(done)) == ("completed", (20, 20, 0, 0, 0))
+    assert_each_row_once(api, 20)
 
 
 @pytest.fixture

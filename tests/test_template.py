@@ -138,7 +138,7 @@ def test_function_policies_name_only_the_table_and_the_photos(cloudformation: di
     assert (failures["Action"], failures["Resource"]) == ("sqs:SendMessage", {"Fn::GetAtt": ["ImportFailures", "Arn"]})
     assert worker[0]["Resource"] == TABLE
     assert [(s["Action"], s["Resource"]["Fn::Sub"][0].rsplit("/", 2)[1]) for s in worker[1:3]] == [
-        ("s3:GetObject", "imports"),
+        (["s3:GetObject", "s3:GetObjectVersion"], "imports"),
         ("s3:PutObject", "reports"),
     ]
     # It invokes itself (a long import goes on in a new invocation), and nothing else.

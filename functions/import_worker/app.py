@@ -46,8 +46,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             continue
         try:
             key = unquote_plus(found.key)  # S3 sends "a b.csv" as "a+b.csv"; Powertools leaves it so
-            version = found.version_id or found.etag or ""
-            outcomes.append(worker.received(key, int(found.size or 0), version, time_left, hand_over))
+            size, version = int(found.size or 0), found.version_id
+            outcomes.append(worker.received(key, size, version, time_left, hand_over, found.etag or ""))
         except Exception:
             logger.exception("import failed to run")
             failed += 1

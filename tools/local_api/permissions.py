@@ -97,7 +97,10 @@ class Permissions:
             if operation in ("ListObjectsV2", "ListObjects"):
                 return [("s3:ListBucket", bucket)]
             resource = f"{bucket}/{params['Key']}" if "Key" in params else bucket
-            return [(f"s3:{a}", resource) for a in ACTIONS.get((service, operation), (operation,))]
+            actions = ACTIONS.get((service, operation), (operation,))
+            if operation == "GetObject" and params.get("VersionId"):  # a version: its own permission too
+                actions = (*actions, "GetObjectVersion")
+            return [(f"s3:{a}", resource) for a in actions]
         if service == "lambda" and operation == "Invoke":
             name = str(params.get("FunctionName", ""))
             return [("lambda:InvokeFunction", name if name.startswith("arn:") else function_arn(name))]

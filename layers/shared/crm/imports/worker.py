@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ MAX_RUNS = 3  # runs that may start from the same checkpoint before the import i
 THREADS = 16  # duplicate lookups and batch writes in flight
 MESSAGES_KEPT, MESSAGE_MAX = 5, 300  # of a failed row's messages: bounded, as an import shows 100
 EMAILS = ("email_address", "email_address_2", "email_address_3")
+ERRORS_KEPT_SECONDS = 30 * 24 * 3600  # as long as the bucket keeps the report
 HandOver = Callable[[str, int], None]
 
 
@@ -84,29 +86,39 @@ class Outcome:
 # --- entry points ------------------------------------------------------------------------------
 
 
-def received(key: str, size: int, version: str, time_left: Callable[[], float], hand_over: HandOver) -> str:
-    """S3 says a file was created (``key`` URL-decoded): import it. Returns the outcome."""
+def received(
+    key: str, size: int, version: str | None, time_left: Callable[[], float], hand_over: HandOver, etag: str = ""
+) -> str:
+    """S3 says a file was created (``key`` URL-decoded; ``version``, its version id in a versioned
+    bucket): import it, that version of it. Returns the outcome."""
     found = jobs.parse_key(key)
     if found is None:
         return "ignored"
     account_id, name = found
     job = jobs.load(account_id, int(name)) if name.isascii() and name.isdigit() else None
     if job is None or job.object_key != key:
-        job = jobs.dropped(account_id, key, version)
+        job = jobs.dropped(account_id, key, version or etag)
     if job is None:
         logger.warning("file dropped for no account", extra={"account_id": account_id[:64]})
         return "ignored"
-    return run(account_id, int(job.id), time_left, hand_over, size)
+    return run(account_id, int(job.id), time_left, hand_over, size, version)
 
 
-def run(account_id: str, import_id: int, time_left: Callable[[], float], hand_over: HandOver, size: int = 0) -> str:
+def run(
+    account_id: str,
+    import_id: int,
+    time_left: Callable[[], float],
+    hand_over: HandOver,
+    size: int = 0,
+    version: str | None = None,
+) -> str:
     """Import from the checkpoint on; ``completed``, ``failed``, ``continued`` (handed over) or
     ``superseded``. Storage that stays busy raises, so Lambda retries the event."""
     job = jobs.load(account_id, import_id)
     if job is None or job.status in (jobs.COMPLETED, jobs.FAILED):
         return "done"
     try:
-        job = _begin(job, size)
+        job = _begin(job, size, version)
         return _import(job, time_left, hand_over)
     except Failed as exc:
         _fail(account_id, import_id, str(exc))
@@ -115,7 +127,7 @@ def run(account_id: str, import_id: int, time_left: Callable[[], float], hand_ov
         return "superseded"
 
 
-def _begin(job: Any, size: int) -> Any:
+def _begin(job: Any, size: int, version: str | None) -> Any:
     limit = config.settings.import_max_bytes
     if int(job.attempts) >= MAX_RUNS:
         raise Failed(f"The import stopped after row {int(job.cursor)} {MAX_RUNS} times and was given up")
@@ -130,6 +142,8 @@ def _begin(job: Any, size: int) -> Any:
         ImportItem.updated_at.set(now),
         ImportItem.attempts.add(1),
     ]
+    if version and not job.object_version:  # the version its runs read, whatever is put there later
+        actions.append(ImportItem.object_version.set(version))
     waiting_or_running = ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING)
     try:
         job.update(actions=actions, condition=waiting_or_running & (ImportItem.cursor == int(job.cursor)))
@@ -165,7 +179,7 @@ def _warnings(columns: list[csv_rows.Columns]) -> list[str]:
 
 def _import(job: Any, time_left: Callable[[], float], hand_over: HandOver) -> str:
     limit = config.settings.import_max_bytes
-    opened = files.stream(job.object_key, jobs.bucket())
+    opened = files.stream(job.object_key, jobs.bucket(), job.object_version)
     if opened is None:
         raise Failed("The file is no longer in the bucket")
     stream, size = opened
@@ -314,7 +328,8 @@ def _put_all(items: list[Any]) -> None:
 
 
 def _error_item(job: Any, line: int, messages: list[str]) -> Any:
-    return ImportErrorItem(job.pk, import_error_sk(int(job.id), line), line=line, messages=messages)
+    sk, expires_at = import_error_sk(int(job.id), line), int(time.time()) + ERRORS_KEPT_SECONDS
+    return ImportErrorItem(job.pk, sk, line=line, messages=messages, expires_at=expires_at)
 
 
 def _write(

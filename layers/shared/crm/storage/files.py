@@ -89,12 +89,14 @@ def put(key: str, data: bytes | IO[bytes], content_type: str, in_bucket: str | N
     client().put_object(Bucket=_in(in_bucket), Key=key, Body=data, ContentType=content_type)
 
 
-def stream(key: str, in_bucket: str | None = None) -> tuple[IO[bytes], int] | None:
-    """The object as a stream read as it is consumed, and its size; None if there is no such object."""
+def stream(key: str, in_bucket: str | None = None, version: str | None = None) -> tuple[IO[bytes], int] | None:
+    """The object (this version of it) as a stream read as it is consumed, and its size; None if
+    there is no such object."""
+    versioned = {"VersionId": version} if version else {}
     try:
-        answer = client().get_object(Bucket=_in(in_bucket), Key=key)
+        answer = client().get_object(Bucket=_in(in_bucket), Key=key, **versioned)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion", "404"):
             return None
         raise
     return answer["Body"], int(answer["ContentLength"])

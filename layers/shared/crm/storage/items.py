@@ -287,6 +287,7 @@ class ImportItem(Item):
     filename = UnicodeAttribute()
     on_duplicate = UnicodeAttribute()
     object_key = UnicodeAttribute()
+    object_version = UnicodeAttribute(null=True)  # the version of the file it imports (the bucket is versioned)
     size = NumberAttribute(null=True)
     rows_total = NumberAttribute(default=0)
     rows_imported = NumberAttribute(default=0)
@@ -308,10 +309,12 @@ class ImportItem(Item):
 
 
 class ImportErrorItem(Item):
-    """A failed row of an import: its line and the messages the API would give for it."""
+    """A failed row of an import: its line and the messages the API would give for it. The table's
+    TTL removes it (``expires_at``, epoch seconds) when its import's report has expired too."""
 
     line = NumberAttribute()
     messages = ListAttribute(of=UnicodeAttribute)
+    expires_at = NumberAttribute()
 
 
 class ImportKeyItem(Item):
