@@ -23,19 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from crm import history, index
+from crm import index
 from crm.auth import Principal, granted_scopes
-from crm.contacts import _counts_sk
+from crm.contacts import Draft, _counts_sk, new_items
 from crm.fields import contact_changes, defaults
 from crm.storage.items import (
-    ContactItem,
     CountItem,
     Item,
-    PostingItem,
     SequenceItem,
     account_pk,
-    contact_sk,
-    posting_sk,
 )
 from local_api.store import table_spec
 
@@ -55,33 +51,13 @@ class NewContact:
     group: str | None = None  # the query of QUERIES it was made to answer, if any
 
 
-def postings(account_id: str, contact_id: int, terms: dict[str, str], owner: int | None) -> list[Any]:
-    """The posting items ``crm.index.stage`` saves for a new contact's ``terms``."""
-    pk = account_pk(account_id)
-    return [PostingItem(pk, posting_sk(term, contact_id), f=codes or None, o=owner) for term, codes in terms.items()]
-
-
 def contact_items(account_id: str, contact_id: int, new: NewContact, key_id: str) -> list[Any]:
     """Everything ``crm.contacts.create`` writes for ``new`` (without a first note): the contact, its
     history entry and its postings. ``key_id`` is the public id of the key that created it."""
     principal = Principal(account_id, new.user_id, frozenset(granted_scopes("write")), key_id)
-    values = {**defaults(), **contact_changes(new.body)}
-    item = ContactItem(
-        account_pk(account_id),
-        contact_sk(contact_id),
-        id=contact_id,
-        user_id=new.user_id,
-        created_at=new.at,
-        updated_at=new.at,
-        version=1,
-        history_count=1,
-        notes_count=0,
-        **values,
-    )
-    changes = {name: (None, value) for name, value in values.items() if value not in (None, "", [])}
-    entry = history.entry(principal, item, "created", changes, new.at)
-    item.search_terms = index.terms(item)
-    return [item, entry, *postings(account_id, contact_id, item.search_terms, index.owner(item))]
+    draft = Draft({**defaults(), **contact_changes(new.body)}, None)
+    made = new_items(principal, draft, contact_id, None, new.at)
+    return [made.item, made.entry, *index.postings(made.item)]
 
 
 # --- writing -------------------------------------------------------------------------------------

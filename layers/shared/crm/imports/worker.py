@@ -42,12 +42,10 @@ from crm.storage.items import (
     ContactItem,
     ImportErrorItem,
     ImportItem,
-    PostingItem,
     account_pk,
     contact_sk,
     import_error_sk,
     import_errors_prefix,
-    posting_sk,
 )
 
 CHUNK = 250  # rows planned, written and checkpointed together
@@ -353,7 +351,7 @@ def _write(
         keys = [(new.item.pk, new.item.sk) for new in made]
         there = {int(c.id) for c in ContactItem.batch_get(keys, attributes_to_get=["id"])}
         made = [new for new in made if int(new.item.id) not in there]
-    hanging = [item for new in made for item in (*_postings(new.item), new.entry, *new.notes)]
+    hanging = [item for new in made for item in (*index.postings(new.item), new.entry, *new.notes)]
     _put_all(hanging + failed_items)
     _put_all([new.item for new in made])
     late_failures = []
@@ -368,14 +366,6 @@ def _write(
     _put_all(late_failures)
     outcome.failed.sort(key=lambda failure: failure["line"])
     return outcome
-
-
-def _postings(contact: Any) -> list[Any]:
-    owner = index.owner(contact)
-    return [
-        PostingItem(contact.pk, posting_sk(term, int(contact.id)), f=codes or None, o=owner)
-        for term, codes in contact.search_terms.items()
-    ]
 
 
 def _update(principal: Principal, contact_id: int, row: Row, draft: Any) -> list[str] | None:
