@@ -299,3 +299,12 @@ def test_a_file_for_no_account_or_of_no_known_kind(keys: Keys) -> None:
     assert job["status"] == "failed"
     assert job["error"] == "The file's name does not tell its format: end it with .csv, .txt, .json, .xml, .vcf, .vcard"
     assert contacts_of(admin) == []
+
+
+def test_private_rows_are_the_importers_and_counted_for_them_alone(keys: Keys) -> None:
+    writer, colleague, admin = Client(keys.writer), Client(keys.colleague), Client(keys.admin)
+    data = csv_file(["first_name", "is_private"], ["Open", "false"], ["Secret", "true"])
+    assert counts(run_import(writer, data, format="csv")) == (2, 2, 0, 0, 0)
+    assert [c["first_name"] for c in contacts_of(colleague)] == ["Open"]
+    assert [client.get("/contacts").json()["total_count"] for client in (writer, colleague, admin)] == [2, 1, 2]
+    assert colleague.get("/contacts/search", query={"search": "secret"}).json()["contacts"] == []

@@ -22,11 +22,14 @@ def _lambda(endpoint: str | None, region: str) -> Any:
     return boto3.client("lambda", endpoint_url=endpoint, region_name=region)
 
 
-def _hand_over(function_arn: str) -> worker.HandOver:
+def _hand_over(function_name: str) -> worker.HandOver:
+    """Invoke this function again, asynchronously, to go on with an import (by its name: the role
+    may invoke the function itself, not a version or alias of it)."""
+
     def hand_over(account_id: str, import_id: int) -> None:
         payload = json.dumps({"import": {"account_id": account_id, "id": import_id}})
         client = _lambda(config.settings.lambda_endpoint, config.settings.region)
-        client.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload.encode())
+        client.invoke(FunctionName=function_name, InvocationType="Event", Payload=payload.encode())
 
     return hand_over
 
@@ -34,7 +37,7 @@ def _hand_over(function_arn: str) -> worker.HandOver:
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Import each file an S3 event names; a failure is raised after the others are done, so that
     Lambda retries the event (each import goes on from its checkpoint), then sends it to the queue."""
-    time_left, hand_over = seconds_left(context), _hand_over(context.invoked_function_arn)
+    time_left, hand_over = seconds_left(context), _hand_over(context.function_name)
     if "import" in event:  # a handed-over import
         job = event["import"]
         return {"outcomes": [worker.run(str(job["account_id"]), int(job["id"]), time_left, hand_over)]}
