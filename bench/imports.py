@@ -8,7 +8,7 @@ DynamoDB Local, against a raw BatchWriteItem of the same contacts' items in the 
 - The baseline writes each contact's stored item alone (no postings, history, counters, checks
   or duplicate lookups), built before the clock starts, on as many threads as the worker uses.
 
-Run it alone (``python bench/imports.py``) or as the last part of ``make bench``. It prints figures.
+It is the last part of ``make bench``; ``python bench/imports.py`` runs it alone. It prints figures.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
-sys.path.insert(0, str(ROOT))
 
 from local_api.environment import REGION  # noqa: E402
 from local_api.store import free_port, serve_moto, start_dynamodb_local  # noqa: E402
@@ -50,7 +49,7 @@ print(json.dumps({"outcome": outcome, "seconds": seconds, "peak_kb": peak_kb}))
 
 
 def _file(rows: int, path: Path) -> None:
-    from bench.loader import people
+    from loader import people
 
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -80,7 +79,7 @@ def _env(endpoint: str, s3: str, table: str) -> dict[str, str]:
 
 def _baseline(client: Any, table: str, rows: int, threads: int) -> float:
     """Seconds to BatchWriteItem the contacts' stored items alone (built before the clock starts)."""
-    from bench.loader import contact_items, people
+    from loader import contact_items, people
 
     items = [
         {"PutRequest": {"Item": contact_items(ACCOUNT, 10_000_000 + n, person, "bench.raw")[0].serialize()}}
@@ -106,7 +105,8 @@ def measure(endpoint: str, rows: int = ROWS) -> None:
     serve_moto(int(s3.rsplit(":", 1)[1]))
     table = f"contacts-import-bench-{int(time.time())}"
     os.environ.update({k: v for k, v in _env(endpoint, s3, table).items() if k != "PYTHONPATH"})
-    from bench.loader import create_table
+    from loader import create_table
+
     from crm import config
 
     config.reload()

@@ -7,6 +7,9 @@
    p99 over 1,000 calls each, on DynamoDB Local.
 3. Cost: read and write capacity units DynamoDB reports (``ReturnConsumedCapacity``) for each
    API operation, beside the minimum the data needs (one read or write of the contact itself).
+4. Imports (bench/imports.py): rows per second of a 100,000-row CSV imported by the worker, over
+   a raw BatchWriteItem of the same contacts, and the worker's peak memory (``BENCH_IMPORT_ROWS``
+   makes the file smaller: the full size takes about 20 minutes on DynamoDB Local).
 
 Nothing here asserts: it prints figures. Run it on a quiet machine; compare ratios, not times.
 """
@@ -172,6 +175,10 @@ def main() -> int:
             read, write = capacity.measure(call)
             ratio = (read + write) / max(min_read + min_write, 1e-9)
             print(f"  {name:12} {read:6.1f} {write:6.1f}   {min_read:7.1f} {min_write:7.1f}   x{ratio:5.2f}")
+
+        import imports  # bench/imports.py
+
+        imports.measure(endpoint)
     finally:
         process.terminate()
         process.wait(timeout=10)
