@@ -233,7 +233,8 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
 
 def _emails_of(contact_ids: list[int], principal: Principal) -> dict[int, set[str]]:
     pk = account_pk(principal.account_id)
-    found = ContactItem.batch_get([(pk, contact_sk(i)) for i in contact_ids], attributes_to_get=["id", *EMAILS])
+    keys = [(pk, contact_sk(i)) for i in contact_ids]
+    found = ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id", *EMAILS])
     return {int(c.id): {getattr(c, name).lower() for name in EMAILS if getattr(c, name)} for c in found}
 
 
@@ -337,6 +338,9 @@ def _write(
     made, failed_items = [], []
     for i, decision in enumerate(plan["do"]):
         action = decision[0]
+        if action == "c" and not isinstance(drafts[i], contacts.Draft):
+            # Replayed after the account's custom fields changed, the row no longer passes: it fails.
+            action = "f"
         if action == "c":
             new = contacts.new_items(principal, drafts[i], decision[1], decision[2], plan["now"])
             made.append(new)
@@ -349,7 +353,7 @@ def _write(
             failed_items.append(_error_item(job, chunk[i].line, drafts[i]))
     if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
         keys = [(new.item.pk, new.item.sk) for new in made]
-        there = {int(c.id) for c in ContactItem.batch_get(keys, attributes_to_get=["id"])}
+        there = {int(c.id) for c in ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id"])}
         made = [new for new in made if int(new.item.id) not in there]
     hanging = [item for new in made for item in (*index.postings(new.item), new.entry, *new.notes)]
     _put_all(hanging + failed_items)
