@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import BUCKET_EVENTS, IMPORTS_BUCKET, S3_ENDPOINT, Client, Keys, s3_client
 from tests.test_contacts_api import XML_TYPE, errors, send
+from tests.test_photos_api import download
+from tests.test_photos_api import upload as upload_to
 
 IMPORT_KEYS = [
     "created_at",
@@ -53,13 +53,7 @@ def ask(client: Client, **fields: Any) -> dict[str, Any]:
 
 def upload(job: dict[str, Any], data: bytes) -> None:
     """PUT the file to the import's upload URL, as a client would; wait for S3's event to be handled."""
-    assert urlsplit(job["upload_url"]).netloc == urlsplit(S3_ENDPOINT).netloc
-    request = urllib.request.Request(job["upload_url"], data=data, method=job["upload_method"])  # noqa: S310
-    for name, value in job["upload_headers"].items():
-        request.add_header(name, value)
-    with urllib.request.urlopen(request) as answer:  # noqa: S310 (a loopback URL the API made)
-        assert answer.status == 200
-    BUCKET_EVENTS.settle()
+    assert upload_to(job, data) == 200
 
 
 def shown(client: Client, import_id: int) -> dict[str, Any]:
@@ -72,11 +66,6 @@ def run_import(client: Client, data: bytes, **fields: Any) -> dict[str, Any]:
     job = ask(client, **fields)
     upload(job, data)
     return shown(client, job["id"])
-
-
-def download(url: str) -> str:
-    with urllib.request.urlopen(url) as answer:  # noqa: S310 (a loopback URL the API made)
-        return answer.read().decode()
 
 
 def contacts_of(client: Client) -> list[dict[str, Any]]:
@@ -171,7 +160,7 @@ def test_a_csv_file_becomes_contacts_and_its_bad_rows_are_reported(api: Client) 
     assert job["warnings"] == ["Columns not imported (no field has their name): Favourite Colour"]
     assert job["size"] == len(data)
     assert job["finished_at"] is not None
-    report = list(csv.reader(io.StringIO(download(job["report_url"]))))
+    report = list(csv.reader(io.StringIO(download(job["report_url"]).decode())))
     assert report == [["line", "errors"], ["3", "; ".join(errors(refused))]]
     people = {c["last_name"]: c for c in contacts_of(api)}
     assert sorted(people) == ["Hopper", "Lovelace"]

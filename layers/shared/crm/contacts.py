@@ -170,8 +170,13 @@ def draft(
     defs = custom_fields.definitions(principal.account_id) if defs is None else defs
     fields["custom_fields"] = custom_fields.check_values(defs, fields.get("custom_fields") or [], None)
     values = {**defaults(), **fields}
-    index.terms(ContactItem(**values, updated_at="", source_uid=uid))  # too many words: a 422 now, not at the write
     return Draft(values, first_note if first_note and first_note.strip() else None, uid)
+
+
+def check_findable(new: Draft) -> None:
+    """422 if the contact would have too many search terms, which ``new_items`` finds otherwise
+    (an import checks a row before planning its writes; a single create need not look twice)."""
+    index.terms(ContactItem(**new.values, updated_at="", source_uid=new.uid))
 
 
 @dataclass

@@ -75,7 +75,7 @@ def guess_format(filename: str) -> str | None:
 def principal_of(job: Any) -> Principal:
     """Whom the rows are imported as: the key that asked (its user, and its reach), or for a dropped
     file the account itself (user 0, seeing everything)."""
-    scopes = SCOPE_LEVELS if job.key_id == BUCKET_KEY_ID or bool(job.is_admin) else SCOPE_LEVELS[:2]
+    scopes = SCOPE_LEVELS if job.is_admin else SCOPE_LEVELS[:2]  # a dropped file's import is an admin's
     return Principal(job.pk[2:], int(job.user_id), frozenset(scopes), job.key_id or "")
 
 

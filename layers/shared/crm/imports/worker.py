@@ -37,7 +37,7 @@ from crm.errors import ApiError
 from crm.imports import Row, csv_rows, documents, jobs, vcards
 from crm.observability import count, logger
 from crm.storage import files
-from crm.storage.db import ConditionFailed, allocate, batch_write, transact
+from crm.storage.db import ConditionFailed, allocate, batch_write, transact, update_if
 from crm.storage.items import (
     ContactItem,
     ImportErrorItem,
@@ -143,12 +143,8 @@ def _begin(job: Any, size: int, version: str | None) -> Any:
     if version and not job.object_version:  # the version its runs read, whatever is put there later
         actions.append(ImportItem.object_version.set(version))
     waiting_or_running = ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING)
-    try:
-        job.update(actions=actions, condition=waiting_or_running & (ImportItem.cursor == int(job.cursor)))
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            raise Superseded() from exc
-        raise
+    if not update_if(job, actions, waiting_or_running & (ImportItem.cursor == int(job.cursor))):
+        raise Superseded()
     return job
 
 
@@ -197,7 +193,8 @@ def _import(job: Any, time_left: Callable[[], float], hand_over: HandOver) -> st
         while chunk := list(islice(rows, CHUNK)):
             job = _chunk(job, chunk, principal, defs, _warnings(columns))
             if time_left() < RESERVE_SECONDS:
-                job.update(actions=[ImportItem.attempts.set(0)], condition=ImportItem.cursor == int(job.cursor))
+                if not update_if(job, [ImportItem.attempts.set(0)], ImportItem.cursor == int(job.cursor)):
+                    raise Superseded()
                 hand_over(principal.account_id, int(job.id))
                 logger.info("import handed over", extra={"import_id": int(job.id), "rows": int(job.cursor)})
                 return "continued"
@@ -226,9 +223,11 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
     if row.error is not None:
         return _messages(row.error)
     try:
-        return contacts.draft(principal, row.body, defs, row.uid[:1000] if row.uid else None)
+        draft = contacts.draft(principal, row.body, defs, row.uid[:1000] if row.uid else None)
+        contacts.check_findable(draft)
     except ApiError as exc:
         return _messages(exc)
+    return draft
 
 
 def _emails_of(contact_ids: list[int], principal: Principal) -> dict[int, set[str]]:
@@ -295,12 +294,8 @@ def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Princip
 def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
     """Save the plan at the checkpoint; if another run saved one first, the job with its plan."""
     condition = (ImportItem.cursor == plan["at"]) & ImportItem.plan.does_not_exist()
-    try:
-        job.update(actions=[ImportItem.plan.set(plan)], condition=condition)
+    if update_if(job, [ImportItem.plan.set(plan)], condition):
         return job
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
     latest = jobs.load(job.pk[2:], int(job.id))
     if latest is None or int(latest.cursor) != plan["at"] or not latest.plan:
         raise Superseded()
@@ -456,12 +451,8 @@ def _finish(job: Any) -> None:
     ]
     if report:
         actions.append(ImportItem.report_key.set(report))
-    try:
-        job.update(actions=actions, condition=ImportItem.status == jobs.RUNNING)
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return  # another run finished it
-        raise
+    if not update_if(job, actions, ImportItem.status == jobs.RUNNING):
+        return  # another run finished it
     count("ImportCompleted")
     logger.info("import completed", extra={"import_id": int(job.id), "rows": int(job.cursor)})
 
@@ -480,11 +471,7 @@ def _fail(account_id: str, import_id: int, message: str) -> None:
     ]
     if report:
         actions.append(ImportItem.report_key.set(report))
-    try:
-        job.update(actions=actions, condition=ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING))
-    except Exception as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return
-        raise
+    if not update_if(job, actions, ImportItem.status.is_in(jobs.WAITING, jobs.RUNNING)):
+        return  # another run ended it
     count("ImportFailed")
     logger.info("import failed", extra={"import_id": import_id, "error": message[:200]})

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from crm.config import settings
@@ -85,6 +85,18 @@ def transact(build: Callable[[TransactWrite], T]) -> T:
                 raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
             backoff(attempt)
     raise AssertionError("unreachable")
+
+
+def update_if(item: Any, actions: list[Any], condition: Any) -> bool:
+    """UpdateItem on a condition; False (nothing written) if the item was not as expected. The
+    item is refreshed with what was written."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def query_page(model: Any, pk: str, range_condition: Any, page: PageRequest, total: int, **query: Any) -> Page:
