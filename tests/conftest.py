@@ -51,6 +51,7 @@ from crm import keys as crm_keys  # noqa: E402
 from crm.errors import ApiError  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
 from crm.storage.items import Item  # noqa: E402
+from tests.local_server import Server, running  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -258,3 +259,10 @@ def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(run, range(count)))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """`make run`'s server over real HTTP, one per test module."""
+    with running() as started:
+        yield started

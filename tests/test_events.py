@@ -16,12 +16,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import unquote_plus
 
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from crm import cascade, contacts
+from crm import cascade, contacts, forms
 from crm import keys as crm_keys
 from crm.imports import jobs
 from crm.storage import files
@@ -36,10 +37,13 @@ ENV_FILE = EVENTS / "env.json"
 DEMO_ACCOUNT, DEMO_USER = "demo", 1
 DEMO_KEY = "ck.demo.0123456789ab.sPlF1xR0Tgi4ahVP3rN0PCTPWxjc0Gch4UsRHJiNq94"
 DEMO_KEY_ID = "demo.0123456789ab"  # crm.keys.public_id of the demo key
+# The demo account's web form key (project support), and where its forms may be posted from.
+DEMO_FORM_KEY = "ck.demo.form0000demo.Vf3kQ9zXw1RbT7yLm2NcH8pJs4DgE6uA0oIqZrWxYtU"
+DEMO_ORIGIN, DEMO_THANKS = "https://www.example.com", "https://www.example.com/thanks"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/GET/contacts/1"
 
 # What the authorizer does with an event, where an API event has a status code.
-ALLOW, UNAUTHORIZED = "Allow", "Unauthorized"
+ALLOW, DENY, UNAUTHORIZED = "Allow", "Deny", "Unauthorized"
 # What the cleanup function does with a stream event: every record processed, the removed contact's
 # notes and history gone. What the photos function does with S3's event of an upload: the photo
 # checked and ready. What the import worker does with S3's event of a file: its import completed.
@@ -60,14 +64,18 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # 1's history (which has the notes', calls', messages' and photos' changes too) and the contacts are listed; contact 1
 # joins projects support, 2 and sales, is found by a filtered list and a search, shown with its projects, and
 # leaves project 2; then it is deleted, and the stream's record of that removal has the cleanup function
-# delete its notes, calls, messages, photos and history. Last, imports 1 to 3 are asked for (a CSV file, a
-# vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is imported, and of a
-# file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which becomes import 4; the
-# imports are listed.
+# delete its notes, calls, messages, photos and history. Then contact 5 is made, edited and deleted as the
+# minimal JSON API does it (a flat body; contact_id in the body), and the web form sends contacts 6 and 7
+# (form-encoded, then multipart with a redirect) with the demo form key. Last, imports 1 to 3 are asked
+# for (a CSV file, a vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is
+# imported, and of a file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which
+# becomes import 4; the imports are listed.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
     "authorizer/unknown-key.json": UNAUTHORIZED,
+    "authorizer/key-query.json": ALLOW,
+    "authorizer/form-key.json": DENY,
     "docs/openapi.json": 200,
     "docs/swagger.json": 200,
     "custom_fields/create.json": 201,
@@ -153,6 +161,12 @@ EXPECTED: dict[str, int | str] = {
     "contacts/remove-project.json": 204,
     "contacts/delete.json": 204,
     "cleanup/contact-removed.json": CLEANED,
+    "contacts/create-minimal.json": 201,
+    "contacts/edit-minimal.json": 200,
+    "contacts/edit-post.json": 200,
+    "contacts/delete-minimal.json": 204,
+    "forms/submit.json": 201,
+    "forms/submit-multipart.json": 303,
     "imports/create.json": 201,
     "imports/create-json.json": 201,
     "imports/create-xml.json": 201,
@@ -271,8 +285,11 @@ def replay_params() -> list[Any]:
 
 
 def seed() -> None:
-    """The demo key (account demo, user 1, admin) and contact 1 of account demo, with its note 1."""
+    """The demo key (account demo, user 1, admin), its form key and the origin its forms come from,
+    and contact 1 of account demo, with its note 1."""
     crm_keys.create_key(DEMO_ACCOUNT, DEMO_USER, "admin", name="sam local demo key", key=DEMO_KEY)
+    crm_keys.create_key(DEMO_ACCOUNT, DEMO_USER, key=DEMO_FORM_KEY, form_project="support")
+    forms.allow(DEMO_ACCOUNT, [DEMO_ORIGIN], [DEMO_THANKS])
     principal = crm_keys.authenticate(DEMO_KEY)
     assert principal is not None
     contact = contacts.create(
@@ -335,6 +352,9 @@ def check_authorizer(name: str, expected: str, result: Any) -> None:
         assert str(result) == "Unauthorized"
         return
     assert not isinstance(result, Exception), f"{name}: the authorizer raised {result!r}"
+    if expected == DENY:  # a form key: API Gateway answers 403 on every route
+        assert {s["Effect"] for s in result["policyDocument"]["Statement"]} == {DENY}
+        return
     statements = result["policyDocument"]["Statement"]
     covering = [
         s
@@ -399,6 +419,9 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     if expected == 204:
         assert not body
         return
+    if expected == 303:  # the web form sends the browser on to a page the account lists
+        assert (headers["location"], body) == (DEMO_THANKS, "")
+        return
     if function_of(name) == "DocsFunction":
         kind = "text/html" if event["resource"] == "/docs" else "application/json"
         assert headers["content-type"].startswith(kind)
@@ -417,6 +440,11 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     ):
         # A note's, custom field's, call's, message's or photo's version is its ETag.
         assert re.fullmatch(r'"\d+"', headers["etag"]), headers
+    if expected == 201 and function_of(name) == "FormsFunction":
+        # A form's sender learns nothing of the account (no id, no Location); the page may read it.
+        assert json.loads(body) == {"submission": {"status": "received", "message": ANY}}
+        assert headers["access-control-allow-origin"] == DEMO_ORIGIN
+        return
     if expected == 201:
         # Location keeps the stage and the format suffix the client used: the collection it was
         # posted to (/contacts, /contacts/1/notes, /custom_fields, /calls, /messages), then the new id. A contact's new
@@ -460,6 +488,7 @@ def test_every_route_has_an_event() -> None:
         "PhotosFunction",
         "ImportsFunction",
         "ImportWorkerFunction",
+        "FormsFunction",
         "DocsFunction",
     } <= with_events
     missing = [

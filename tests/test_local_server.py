@@ -3,123 +3,59 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from local_api.store import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-@dataclass
-class Server:
-    base: str
-    dynamodb: str
-    key: str
-    process: subprocess.Popen
-
-
-def _request(
-    method: str, url: str, key: str | None = None, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (loopback)
-    if key:
-        request.add_header("x-api-key", key)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    port, db_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(db_port), "PYTHONUNBUFFERED": "1"}
-    env.pop("API_KEY", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_api"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    lines = []
-    deadline = time.monotonic() + 60
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.strip())
-        if line.startswith("ck."):
-            break
-    if not lines or not lines[-1].startswith("ck."):
-        process.kill()
-        pytest.fail(f"the local API did not start: {lines}")
-    yield Server(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{db_port}", lines[-1], process)
-    process.terminate()
-    process.wait(timeout=10)
+from tests.local_server import BIN, Server, request
 
 
 def test_create_show_xml_list_delete(server: Server) -> None:
     body = json.dumps({"contact": {"first_name": "Grace", "last_name": "Hopper"}}).encode()
-    status, headers, data = _request(
+    status, headers, data = request(
         "POST", f"{server.base}/contacts", server.key, body, {"Content-Type": "application/json"}
     )
     assert status == 201
     contact = json.loads(data)["contact"]
     assert headers["location"] == f"/contacts/{contact['id']}"
 
-    status, headers, data = _request("GET", f"{server.base}/contacts/{contact['id']}.xml", server.key)
+    status, headers, data = request("GET", f"{server.base}/contacts/{contact['id']}.xml", server.key)
     assert status == 200
     assert headers["content-type"] == "application/xml; charset=utf-8"
     assert b"<first-name>Grace</first-name>" in data
     assert b'<id type="integer">' + str(contact["id"]).encode() + b"</id>" in data
 
-    status, _, data = _request("GET", f"{server.base}/contacts", server.key)
+    status, _, data = request("GET", f"{server.base}/contacts", server.key)
     listing = json.loads(data)
     assert status == 200
     assert contact["id"] in [c["id"] for c in listing["contacts"]]
 
-    status, _, data = _request("DELETE", f"{server.base}/contacts/{contact['id']}", server.key)
+    status, _, data = request("DELETE", f"{server.base}/contacts/{contact['id']}", server.key)
     assert (status, data) == (204, b"")
-    assert _request("GET", f"{server.base}/contacts/{contact['id']}", server.key)[0] == 404
+    assert request("GET", f"{server.base}/contacts/{contact['id']}", server.key)[0] == 404
 
 
 def test_without_a_key_is_401(server: Server) -> None:
-    status, headers, data = _request("GET", f"{server.base}/contacts")
+    status, headers, data = request("GET", f"{server.base}/contacts")
     assert status == 401
     assert json.loads(data) == {"errors": ["Invalid or missing API key"]}
     assert headers["www-authenticate"].startswith("Basic")
 
 
 def test_docs_need_no_key(server: Server) -> None:
-    status, _, data = _request("GET", f"{server.base}/openapi.json")
+    status, _, data = request("GET", f"{server.base}/openapi.json")
     assert status == 200
     assert "/contacts/{contact_id}" in json.loads(data)["paths"]
-    status, headers, _ = _request("GET", f"{server.base}/docs")
+    status, headers, _ = request("GET", f"{server.base}/docs")
     assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8")
 
 
 def test_concurrent_creates_lose_and_duplicate_nothing(server: Server) -> None:
-    before = json.loads(_request("GET", f"{server.base}/contacts", server.key)[2])["total_count"]
+    before = json.loads(request("GET", f"{server.base}/contacts", server.key)[2])["total_count"]
 
     def create(n: int) -> int:
         body = json.dumps({"first_name": f"Parallel {n}"}).encode()
-        status, _, data = _request(
+        status, _, data = request(
             "POST", f"{server.base}/contacts", server.key, body, {"Content-Type": "application/json"}
         )
         assert status == 201
@@ -128,7 +64,7 @@ def test_concurrent_creates_lose_and_duplicate_nothing(server: Server) -> None:
     with ThreadPoolExecutor(max_workers=10) as pool:
         ids = list(pool.map(create, range(20)))
     assert len(set(ids)) == 20
-    after = json.loads(_request("GET", f"{server.base}/contacts?limit=100", server.key)[2])
+    after = json.loads(request("GET", f"{server.base}/contacts?limit=100", server.key)[2])
     assert after["total_count"] == before + 20
     assert set(ids) <= {c["id"] for c in after["contacts"]}
 
@@ -142,8 +78,8 @@ def test_contacts_admin_manages_the_running_api_keys(server: Server) -> None:
         check=True,
     )
     key = created.stdout.strip().splitlines()[-1]
-    assert _request("GET", f"{server.base}/contacts", key)[0] == 200
-    assert _request("POST", f"{server.base}/contacts", key, b"{}", {"Content-Type": "application/json"})[0] == 403
+    assert request("GET", f"{server.base}/contacts", key)[0] == 200
+    assert request("POST", f"{server.base}/contacts", key, b"{}", {"Content-Type": "application/json"})[0] == 403
 
     listed = subprocess.run([*admin, "keys", "list", "--account", "dev"], capture_output=True, text=True, check=True)
     key_id = ".".join(key.split(".")[1:3])
@@ -151,35 +87,35 @@ def test_contacts_admin_manages_the_running_api_keys(server: Server) -> None:
     assert key.split(".")[3] not in listed.stdout  # the secret is never shown again
 
     subprocess.run([*admin, "keys", "revoke", key_id], capture_output=True, text=True, check=True)
-    assert _request("GET", f"{server.base}/contacts", key)[0] == 401
+    assert request("GET", f"{server.base}/contacts", key)[0] == 401
 
 
 def test_a_photo_is_uploaded_checked_and_downloaded_end_to_end(server: Server) -> None:
     """The flow a client follows against `make run`: record, PUT to S3, S3's event, GET the image."""
     json_type = {"Content-Type": "application/json"}
     body = json.dumps({"contact": {"first_name": "Mary", "last_name": "Somerville"}}).encode()
-    status, _, data = _request("POST", f"{server.base}/contacts", server.key, body, json_type)
+    status, _, data = request("POST", f"{server.base}/contacts", server.key, body, json_type)
     assert status == 201, data
     contact_id = json.loads(data)["contact"]["id"]
     body = json.dumps({"photo": {"contact_id": contact_id, "content_type": "image/png"}}).encode()
-    status, _, data = _request("POST", f"{server.base}/photos", server.key, body, json_type)
+    status, _, data = request("POST", f"{server.base}/photos", server.key, body, json_type)
     assert status == 201, data
     photo = json.loads(data)["photo"]
     assert photo["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
     image = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    status, _, _ = _request("PUT", photo["upload_url"], None, image, photo["upload_headers"])
+    status, _, _ = request("PUT", photo["upload_url"], None, image, photo["upload_headers"])
     assert status == 200
     deadline = time.monotonic() + 30  # S3's event is delivered after the upload is answered
     while True:
-        status, _, data = _request("GET", f"{server.base}/photos/{photo['id']}", server.key)
+        status, _, data = request("GET", f"{server.base}/photos/{photo['id']}", server.key)
         shown = json.loads(data)["photo"]
         if shown["status"] != "waiting_for_upload" or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     assert (shown["status"], shown["size"]) == ("ready", len(image))
-    assert _request("GET", shown["url"])[2] == image
-    status, _, data = _request("GET", f"{server.base}/contacts/{contact_id}", server.key)
-    assert _request("GET", json.loads(data)["contact"]["photo_url"])[2] == image
+    assert request("GET", shown["url"])[2] == image
+    status, _, data = request("GET", f"{server.base}/contacts/{contact_id}", server.key)
+    assert request("GET", json.loads(data)["contact"]["photo_url"])[2] == image
 
 
 def test_a_file_is_uploaded_and_imported_end_to_end(server: Server) -> None:
@@ -187,24 +123,24 @@ def test_a_file_is_uploaded_and_imported_end_to_end(server: Server) -> None:
     and the error report."""
     json_type = {"Content-Type": "application/json"}
     body = json.dumps({"import": {"filename": "team.csv"}}).encode()
-    status, _, data = _request("POST", f"{server.base}/imports", server.key, body, json_type)
+    status, _, data = request("POST", f"{server.base}/imports", server.key, body, json_type)
     assert status == 201, data
     job = json.loads(data)["import"]
     assert job["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
     rows = "first_name,last_name,email\nEmmy,Noether,emmy@example.com\nNo,Email,not-an-email\n"
-    status, _, _ = _request("PUT", job["upload_url"], None, rows.encode(), job["upload_headers"])
+    status, _, _ = request("PUT", job["upload_url"], None, rows.encode(), job["upload_headers"])
     assert status == 200
     deadline = time.monotonic() + 30  # S3's event is delivered after the upload is answered
     while True:
-        status, _, data = _request("GET", f"{server.base}/imports/{job['id']}", server.key)
+        status, _, data = request("GET", f"{server.base}/imports/{job['id']}", server.key)
         shown = json.loads(data)["import"]
         if shown["status"] in ("completed", "failed") or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     assert (shown["status"], shown["rows_imported"], shown["rows_failed"]) == ("completed", 1, 1)
     assert shown["errors"][0]["line"] == 3
-    report = _request("GET", shown["report_url"])[2].decode()
+    report = request("GET", shown["report_url"])[2].decode()
     assert report.splitlines()[0] == "line,errors"
     assert report.splitlines()[1].startswith("3,")
-    status, _, data = _request("GET", f"{server.base}/contacts/search?search=noether", server.key)
+    status, _, data = request("GET", f"{server.base}/contacts/search?search=noether", server.key)
     assert [c["email_address"] for c in json.loads(data)["contacts"]] == ["emmy@example.com"]

@@ -1,11 +1,18 @@
-"""contacts-admin: manage API keys in any contacts table (AWS, DynamoDB Local, `make run`'s store).
+"""contacts-admin: manage API keys and web forms in any contacts table (AWS, DynamoDB Local,
+`make run`'s store).
 
     contacts-admin [--endpoint-url URL] [--table NAME] [--region R] keys create --account A [--user U] [--scope S]
-                   [--name LABEL] [--key ck.A.ID.SECRET]
+                   [--name LABEL] [--key ck.A.ID.SECRET] [--form --project ID [--per-minute N]]
     contacts-admin keys list --account A
     contacts-admin keys revoke ACCOUNT.KEY_ID
+    contacts-admin forms allow --account A [--origin https://HOST]... [--redirect URL]...
+    contacts-admin forms disallow --account A [--origin https://HOST]... [--redirect URL]...
+    contacts-admin forms show --account A
 
 `keys create` prints the new key alone on the last line: it is shown once and stored only as a hash.
+`--form` makes a form key: it creates contacts in its project through POST /forms/contacts and can
+do nothing else. `forms allow` lists the pages (origins) the account's forms may be posted from
+and the URLs they may redirect to (a URL ending in / allows every URL under it).
 """
 
 from __future__ import annotations
@@ -30,17 +37,75 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", choices=SCOPE_LEVELS, default="write", help="read, write or admin")
     create.add_argument("--name", help="a label to recognise the key by")
     create.add_argument("--key", help="register this key (ck.<account>.<id>.<secret>) instead of a random one")
+    create.add_argument("--form", action="store_true", help="a form key: creates contacts through the web form only")
+    create.add_argument("--project", help="the project a form key's contacts go into (needed with --form)")
+    create.add_argument("--per-minute", type=int, help="a form key's rate (default 10 contacts a minute)")
     listing = keys.add_parser("list", help="list an account's keys (never their secrets)")
     listing.add_argument("--account", required=True)
     revoke = keys.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id", help="ACCOUNT.KEY_ID, as keys list shows it")
+    forms = groups.add_parser("forms", help="where web forms may be posted from").add_subparsers(
+        dest="command", required=True
+    )
+    for name, text in (("allow", "add origins and redirect URLs"), ("disallow", "remove them")):
+        change = forms.add_parser(name, help=text)
+        change.add_argument("--account", required=True)
+        change.add_argument("--origin", action="append", default=[], help="https://www.example.com (repeatable)")
+        change.add_argument("--redirect", action="append", default=[], help="a redirect_on_success URL (repeatable)")
+    forms.add_parser("show", help="the account's origins and redirect URLs").add_argument("--account", required=True)
     return parser
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from crm import keys
+
+    if args.command == "create":
+        if args.form != bool(args.project):
+            raise ValueError("--form and --project go together: a form key adds contacts to one project")
+        item, key = keys.create_key(
+            args.account, args.user, args.scope, args.name, args.key, args.project, args.per_minute
+        )
+        key_id = keys.public_id(args.account, item.key_id)
+        grant = f"a form key for project {args.project}" if args.form else f"scope {args.scope}"
+        print(f"Created key {key_id} for user {args.user} of account {args.account} with {grant}.")
+        print("Store it now: it is shown only this once.")
+        print(key)
+    elif args.command == "list":
+        print(f"{'KEY ID':<32} {'USER':>5} {'SCOPE':<14} {'CREATED':<26} {'REVOKED':<26} NAME")
+        for item in keys.list_keys(args.account):
+            scope = f"form:{item.form_project}" if item.form_project else item.scope
+            print(
+                f"{keys.public_id(args.account, item.key_id):<32} {int(item.user_id):>5} {scope:<14} "
+                f"{item.created_at:<26} {item.revoked_at or '-':<26} {item.name or ''}"
+            )
+    elif args.command == "revoke":
+        if not keys.revoke(args.key_id):
+            print(f"No key {args.key_id}", file=sys.stderr)
+            return 1
+        print(f"Revoked {args.key_id}")
+    return 0
+
+
+def _forms(args: argparse.Namespace) -> int:
+    from crm import forms
+
+    if args.command == "allow":
+        settings = forms.allow(args.account, args.origin, args.redirect)
+    elif args.command == "disallow":
+        settings = forms.disallow(args.account, args.origin, args.redirect)
+    else:
+        settings = forms.settings_of(args.account)
+    print(f"Forms of account {args.account} may be posted from:")
+    for origin in sorted(settings.origins) or ["(no page: browsers are refused)"]:
+        print(f"  origin   {origin}")
+    for url in sorted(settings.redirects):
+        print(f"  redirect {url}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported after the arguments so that --table and --endpoint-url bind the models.
-    from crm import keys
     from crm.storage.db import bind
 
     if args.endpoint_url:
@@ -49,30 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     bind(args.table, args.endpoint_url or None, args.region or "us-east-1")
     try:
-        if args.command == "create":
-            item, key = keys.create_key(args.account, args.user, args.scope, args.name, args.key)
-            print(
-                f"Created key {keys.public_id(args.account, item.key_id)} for user {args.user} "
-                f"of account {args.account} with scope {args.scope}."
-            )
-            print("Store it now: it is shown only this once.")
-            print(key)
-        elif args.command == "list":
-            print(f"{'KEY ID':<32} {'USER':>5} {'SCOPE':<6} {'CREATED':<26} {'REVOKED':<26} NAME")
-            for item in keys.list_keys(args.account):
-                print(
-                    f"{keys.public_id(args.account, item.key_id):<32} {int(item.user_id):>5} {item.scope:<6} "
-                    f"{item.created_at:<26} {item.revoked_at or '-':<26} {item.name or ''}"
-                )
-        elif args.command == "revoke":
-            if not keys.revoke(args.key_id):
-                print(f"No key {args.key_id}", file=sys.stderr)
-                return 1
-            print(f"Revoked {args.key_id}")
+        return _keys(args) if args.group == "keys" else _forms(args)
     except ValueError as exc:
         print(f"contacts-admin: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""REQUEST authorizer: finds the key in ``x-api-key`` or HTTP Basic (the key as user name).
+"""REQUEST authorizer: finds the key in ``x-api-key``, HTTP Basic (the key as user name, any
+password) or the ``key`` query parameter (Redmine's way).
 
 It authenticates only. The policy allows the whole API so that a cached answer stays correct for
-any route; each handler checks the scope of its own operation.
+any route; each handler checks the scope of its own operation. A form key is denied everywhere:
+its one route, the web form, does not pass through here.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def _presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
             user, _, _password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return user  # ContactHero sends the key as user name and "API" as password
-    return None
+        return user  # ContactHero sends the key as user name and "API" as password, Redmine any
+    return (event.query_string_parameters or {}).get("key") or None
 
 
 def authorize(event: dict[str, Any], _context: Any) -> dict[str, Any]:
@@ -49,6 +51,10 @@ def authorize(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         stage=arn.stage,
         context=principal.to_context(),
     )
+    if principal.form:
+        policy.deny_all_routes()  # API Gateway answers 403 (ACCESS_DENIED)
+        logger.info("form key refused outside the form", extra={"key_id": principal.key_id})
+        return policy.asdict()
     policy.allow_all_routes()
     logger.info("key accepted", extra={"key_id": principal.key_id})
     return policy.asdict()

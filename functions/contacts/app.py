@@ -41,9 +41,14 @@ def _view(request: Request, contact: contacts.Contact) -> dict:
 
 
 def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
-    location = f"/contacts/{int(contact.item.id)}" if status == 201 else None
+    """A written contact. In JSON its id is also at the top level, as a string: the minimal JSON
+    API's clients read ``{"id": "..."}`` from every write."""
+    contact_id = int(contact.item.id)
+    location = f"/contacts/{contact_id}" if status == 201 else None
     view = _view(request, contact)
-    return request.one("contact", view, status=status, version=contact.version, location=location)
+    return request.one(
+        "contact", view, status=status, version=contact.version, location=location, beside={"id": str(contact_id)}
+    )
 
 
 @app.operation(
@@ -80,9 +85,59 @@ def create_contact(request: Request) -> Response:
     body = request.body("contact")
     edit = minimal_edit(body)
     if edit:  # the minimal JSON API edits through POST /contacts
-        contact_id, fields = edit
-        return _show(request, contacts.update(request.principal, resource_id(contact_id, "Contact"), fields))
+        return _edit(request, *edit)
     return _show(request, contacts.create(request.principal, body), status=201)
+
+
+def _edit(request: Request, contact_id: str, fields: dict) -> Response:
+    contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), fields, request.if_match())
+    return _show(request, contact)
+
+
+def _edit_body(request: Request, path_id: str | None = None) -> tuple[str, dict]:
+    """The minimal JSON API's edit body; on ``/contacts/{id}`` its contact_id may be left out."""
+    body = request.body("contact")
+    if path_id is not None and "update_fields" not in body and "updateFields" not in body:
+        if set(body) & {"contact_id", "contactID"}:
+            raise Unprocessable("update_fields is required beside contact_id")
+        return path_id, body  # a plain body of fields, as PATCH /contacts/{id} takes
+    named = path_id is None or set(body) & {"contact_id", "contactID"}
+    edit = minimal_edit(body if named else {"contact_id": path_id, **body})
+    if edit is None:
+        raise Unprocessable("Send contact_id and update_fields (or contactID and updateFields)")
+    if path_id is not None and edit[0].strip() != path_id:
+        raise Unprocessable(f"contact_id {edit[0]} is not the contact of this URL ({path_id})")
+    return edit
+
+
+@app.operation(
+    "PATCH",
+    "/contacts",
+    summary="Change some fields of the contact named by contact_id (the minimal JSON API's edit)",
+    body=openapi.MINIMAL_EDIT,
+    returns=ONE,
+)
+def edit_contact(request: Request) -> Response:
+    return _edit(request, *_edit_body(request))
+
+
+@app.operation(
+    "DELETE",
+    "/contacts",
+    summary="Delete the contact named by contact_id in the body (the minimal JSON API's delete)",
+    status=204,
+    body=openapi.MINIMAL_DELETE,
+)
+def delete_named_contact(request: Request) -> Response:
+    body = request.body("contact")
+    contact_id = body.get("contact_id", body.get("contactID"))
+    unknown = sorted(set(body) - {"contact_id", "contactID"})
+    if unknown:
+        raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
+    if contact_id is None or isinstance(contact_id, (dict, list, bool)):
+        raise Unprocessable("contact_id is required")
+    contacts.delete(request.principal, resource_id(str(contact_id), "Contact"), request.if_match())
+    return request.empty()
 
 
 @app.operation(
@@ -139,6 +194,17 @@ def update_contact(request: Request, contact_id: str) -> Response:
     body = request.body("contact")
     contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), body, request.if_match())
     return _show(request, contact)
+
+
+@app.operation(
+    "POST",
+    "/contacts/<contact_id>",
+    summary="Change some fields of a contact: update_fields (the minimal JSON API's edit), or the fields",
+    body=openapi.MINIMAL_EDIT,
+    returns=ONE,
+)
+def post_edit_contact(request: Request, contact_id: str) -> Response:
+    return _edit(request, *_edit_body(request, contact_id))
 
 
 @app.operation("DELETE", "/contacts/<contact_id>", summary="Delete a contact with its notes", status=204)

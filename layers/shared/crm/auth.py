@@ -19,11 +19,22 @@ def granted_scopes(scope: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class FormGrant:
+    """What a form key allows: creating contacts in ``project``, at most ``per_minute`` a minute."""
+
+    project: str
+    per_minute: int
+
+
+@dataclass(frozen=True)
 class Principal:
     account_id: str
     user_id: int
     scopes: frozenset[str]
     key_id: str
+    # Set for a form key. Such a principal never passes the authorizer; only the web form's
+    # handler accepts it.
+    form: FormGrant | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -56,6 +56,13 @@ class Unprocessable(ApiError):
     status, default = 422, "Invalid fields"
 
 
+class TooManyRequests(ApiError):
+    status, default = 429, "Too many requests; retry later"
+
+    def __init__(self, *messages: str, retry_after: int = 1) -> None:
+        super().__init__(*messages, headers={"Retry-After": str(retry_after)})
+
+
 class ServiceUnavailable(ApiError):
     status, default = 503, "Storage is busy; retry shortly"
 

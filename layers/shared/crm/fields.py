@@ -234,7 +234,7 @@ def _split(value: Any) -> list[Any]:
     return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
 
 
-ALIASES = {"email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes"}
+ALIASES = {"name", "email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes"}
 
 
 def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
@@ -242,7 +242,10 @@ def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     aliased: dict[str, Any] = {}
     projects: list[Any] = []
     for name, value in body.items():
-        if name == "email":
+        if name == "name":  # the minimal API's whole name: the first word, then the rest
+            first, _, last = value.strip().partition(" ") if isinstance(value, str) else (value, "", "")
+            aliased.update(first_name=first, last_name=last.strip() or None)
+        elif name == "email":
             aliased.update(zip(("email_address", "email_address_2", "email_address_3"), _split(value), strict=False))
         elif name == "phone":
             aliased.update(zip(("business_phone", "mobile_phone", "home_phone"), _split(value), strict=False))

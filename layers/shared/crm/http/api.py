@@ -32,9 +32,14 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 class Request:
     """What an operation needs of the HTTP request, parsed on first use."""
 
-    def __init__(self, event: dict[str, Any], fmt: str, suffix: str | None, max_body: int | None = None) -> None:
+    def __init__(
+        self, event: dict[str, Any], fmt: str, suffix: str | None, max_body: int | None = None, multipart: bool = False
+    ) -> None:
         self.event = event
         self.max_body = max_body  # bytes; None: the setting's
+        self.multipart = multipart
+        # Headers every answer to this request carries, errors included (the web form's CORS).
+        self.answer_headers: dict[str, str] = {}
         self.format = fmt
         self.suffix = suffix
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -51,6 +56,7 @@ class Request:
             bool(self.event.get("isBase64Encoded")),
             self.headers.get("content-type"),
             self.max_body,
+            self.multipart,
         )
 
     def body(self, root: str) -> dict[str, Any]:
@@ -89,8 +95,12 @@ class Request:
             status_code=status,
             content_type=content_type,
             body=text or "",
-            headers={"Cache-Control": "no-store", "Vary": "Accept", **(headers or {})},
+            headers={"Cache-Control": "no-store", "Vary": "Accept", **self.answer_headers, **(headers or {})},
         )
+
+    def see_other(self, url: str) -> Response:
+        """303: the browser goes on to ``url`` with a GET."""
+        return Response(status_code=303, body="", headers={"Location": url, **self.answer_headers})
 
     def one(
         self,
@@ -99,14 +109,16 @@ class Request:
         status: int = 200,
         version: int | None = None,
         location: str | None = None,
+        beside: dict[str, Any] | None = None,
     ) -> Response:
+        """One resource; ``beside``: keys a JSON answer carries next to its root."""
         headers = {}
         if version is not None:
             headers["ETag"] = f'"{version}"'
         if location:
             suffix = f".{self.suffix}" if self.suffix else ""
             headers["Location"] = f"{self.path_prefix()}{location}{suffix}"
-        return self._response(status, render.one(self.format, root, view), headers)
+        return self._response(status, render.one(self.format, root, view, beside), headers)
 
     def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.many(self.format, root, item, page, views))
@@ -121,11 +133,13 @@ class Request:
 class Api(APIGatewayRestResolver):
     """A Powertools REST resolver that speaks JSON and XML and checks the key's scope per operation."""
 
-    def __init__(self, resource: str, max_body: int | None = None) -> None:
-        """``max_body``: the largest request body in bytes, when a resource takes more than most."""
+    def __init__(self, resource: str, max_body: int | None = None, multipart: bool = False) -> None:
+        """``max_body``: the largest request body in bytes, when a resource takes more than most;
+        ``multipart``: its bodies may also be multipart/form-data."""
         super().__init__()
         self.resource = resource
         self.max_body = max_body
+        self.multipart = multipart
         self.lambda_handler = observed(self.resolve)
         self.exception_handler(ApiError)(self._api_error)
         self.exception_handler(NotFoundError)(self._no_route)
@@ -145,9 +159,9 @@ class Api(APIGatewayRestResolver):
             fmt = negotiation.choose(suffix, query.get("format"), headers.get("accept"))
         except NotAcceptable as exc:
             fmt = negotiation.JSON
-            self.append_context(request=Request(event, fmt, suffix, self.max_body), refused=exc)
+            self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart), refused=exc)
         else:
-            self.append_context(request=Request(event, fmt, suffix, self.max_body))
+            self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart))
         response = super().resolve(event, context)
         logger.info(
             "request",
@@ -171,17 +185,27 @@ class Api(APIGatewayRestResolver):
         query: tuple[dict[str, Any], ...] = (),
         body: dict[str, Any] | None = None,
         returns: dict[str, Any] | None = None,
+        public: bool = False,
     ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``.
 
         ``method`` may be several (``("PUT", "PATCH")``): one function serves each of them.
+        ``public``: the route has no authorizer; the operation authenticates the caller itself.
         """
         if isinstance(method, tuple):
 
             def each(func: Callable[..., Response]) -> Callable[..., Response]:
                 for one in method:
                     self.operation(
-                        one, path, summary=summary, scope=scope, status=status, query=query, body=body, returns=returns
+                        one,
+                        path,
+                        summary=summary,
+                        scope=scope,
+                        status=status,
+                        query=query,
+                        body=body,
+                        returns=returns,
+                        public=public,
                     )(func)
                 return func
 
@@ -195,7 +219,8 @@ class Api(APIGatewayRestResolver):
                 request = self.request
                 if "refused" in self.context:
                     raise self.context["refused"]
-                request.principal.require(needed)
+                if not public:
+                    request.principal.require(needed)
                 if method == "POST" and IDEMPOTENCY_HEADER in request.headers:
                     return self._once(request, lambda: func(request, **path_params))
                 return func(request, **path_params)

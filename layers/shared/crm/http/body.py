@@ -1,4 +1,6 @@
-"""Request bodies: JSON, XML or form-encoded, chosen by Content-Type, capped before parsing."""
+"""Request bodies: JSON, XML or form-encoded, chosen by Content-Type, capped before parsing.
+
+The web form also takes multipart/form-data (its fields only: it uploads no files)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import base64
 import binascii
 import json
 import re
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,13 +18,15 @@ from crm.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from crm.http import xml
 
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+MAX_FIELDS = 1000
 
 
 def media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() if content_type else None
 
 
-def _kind(media: str | None, data: bytes) -> str:
+def _kind(media: str | None, data: bytes, multipart: bool) -> str:
     if media is None:  # no Content-Type: the first character tells
         return "xml" if data.lstrip().startswith(b"<") else "json"
     if media in ("application/json", "text/json") or media.endswith("+json"):
@@ -29,6 +35,8 @@ def _kind(media: str | None, data: bytes) -> str:
         return "xml"
     if media == FORM:
         return "form"
+    if media == MULTIPART and multipart:
+        return "multipart"
     raise UnsupportedMediaType()
 
 
@@ -57,12 +65,36 @@ def _json(data: bytes) -> dict[str, Any]:
 BRACKETS = re.compile(r"\[([^\]]*)\]")
 
 
-def _form(data: bytes) -> dict[str, Any]:
-    """Rails-style nesting: ``contact[first_name]=A`` and ``contact[custom_fields][][id]=1``."""
+def _form(data: bytes) -> list[tuple[str, str]]:
     try:
-        pairs = parse_qsl(data.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+        return parse_qsl(data.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"Malformed form body: {exc}") from exc
+
+
+def _multipart(data: bytes, content_type: str) -> list[tuple[str, str]]:
+    """The text fields of a multipart/form-data body, in order."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + data)
+    if not message.is_multipart() or message.defects:
+        raise BadRequest("Malformed multipart body")
+    pairs = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or part.is_multipart():
+            raise BadRequest("Malformed multipart body: every part needs a name")
+        if part.get_filename() is not None:
+            raise UnsupportedMediaType("This form takes text fields, not files")
+        try:
+            pairs.append((name, (part.get_payload(decode=True) or b"").decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"Malformed multipart body: {exc}") from exc
+    if len(pairs) > MAX_FIELDS:
+        raise BadRequest(f"A form has at most {MAX_FIELDS} fields")
+    return pairs
+
+
+def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Rails-style nesting: ``contact[first_name]=A`` and ``contact[custom_fields][][id]=1``."""
     root: dict[str, Any] = {}
     for name, value in pairs:
         head = name.split("[", 1)[0]
@@ -90,11 +122,16 @@ def _form(data: bytes) -> dict[str, Any]:
 
 
 def parse(
-    body: str | None, is_base64: bool, content_type: str | None, max_bytes: int | None = None
+    body: str | None,
+    is_base64: bool,
+    content_type: str | None,
+    max_bytes: int | None = None,
+    multipart: bool = False,
 ) -> tuple[str | None, dict[str, Any]]:
     """Returns (root element name for XML, fields); an empty body is an empty dict.
 
-    ``max_bytes``: the largest body (default: the MAX_BODY_BYTES setting)."""
+    ``max_bytes``: the largest body (default: the MAX_BODY_BYTES setting); ``multipart``: accept
+    multipart/form-data."""
     if not body:
         return None, {}
     try:
@@ -104,7 +141,7 @@ def parse(
     limit = max_bytes or settings.max_body_bytes
     if len(data) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-    kind = _kind(media_type(content_type), data)
+    kind = _kind(media_type(content_type), data, multipart)
     if not data.strip():
         return None, {}
     if kind == "xml":
@@ -113,6 +150,9 @@ def parse(
             value = {root: value}
             root = None
         return root, value
-    value = _json(data) if kind == "json" else _form(data)
+    if kind == "json":
+        value = _json(data)
+    else:
+        value = _nest(_multipart(data, content_type or "") if kind == "multipart" else _form(data))
     _depth(value, settings.max_xml_depth)
     return None, value

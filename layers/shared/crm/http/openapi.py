@@ -50,6 +50,18 @@ def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
 
 
 CONTACT = record(CONTACT_FIELDS, "first_name")
+_CONTACT_ID = {"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "The contact's id"}
+# The minimal JSON API's edit and delete bodies.
+MINIMAL_EDIT = {
+    "type": "object",
+    "properties": {
+        "contact_id": _CONTACT_ID,
+        "contactID": _CONTACT_ID,
+        "update_fields": {"type": "object", "description": "The fields to change (name, email, phone or any other)"},
+        "updateFields": {"type": "object", "description": "The same as update_fields"},
+    },
+}
+MINIMAL_DELETE = {"type": "object", "properties": {"contact_id": _CONTACT_ID, "contactID": _CONTACT_ID}}
 CONTACT["properties"]["photo_url"] = {
     "type": "string",
     "format": "uri",

@@ -23,9 +23,9 @@ def to_json(document: dict[str, Any]) -> str:
     return json.dumps(document, default=_json_default, ensure_ascii=False)
 
 
-def one(fmt: str, root: str, view: dict[str, Any]) -> str:
-    """``{"contact": {...}}`` or ``<contact>...</contact>``."""
-    return to_json({root: view}) if fmt == JSON else xml.dumps(root, view)
+def one(fmt: str, root: str, view: dict[str, Any], beside: dict[str, Any] | None = None) -> str:
+    """``{"contact": {...}}`` or ``<contact>...</contact>``; ``beside``: JSON keys next to the root."""
+    return to_json({root: view, **(beside or {})}) if fmt == JSON else xml.dumps(root, view)
 
 
 def many(fmt: str, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> str:

@@ -68,7 +68,9 @@ ADDRESS_PARTS = {
 }
 # Columns of the exports that hold nothing we keep (Google's derived "Name", the types themselves).
 IGNORED = {"name", "nickname", "initials", "priority", "sensitivity", "mileage", "billing information"}
-OWN = {name: name for name in (*WRITABLE, *ALIASES, "notes")}
+# "name" is the minimal API's whole name, but an export's Name column repeats the given and family
+# names it also has: it stays ignored.
+OWN = {name: name for name in (*WRITABLE, *(ALIASES - {"name"}), "notes")}
 
 
 def _key(header: str) -> str:

@@ -27,6 +27,8 @@ reach another account's data without naming it. Sort keys:
     COUNT#imports, COUNT#imports#U<user id>
                                   how many imports the account has, and a user has started
     IMPORTKEY#<hash>              names the import of a file dropped in the bucket (one per object)
+    FORMS                         where the account's web forms may be posted from and send back to
+    RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
 
 Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
 dependants is one Query away, and none of it is read when contacts are listed.
@@ -40,6 +42,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import TableConnection
 from pynamodb.models import Model
@@ -112,6 +115,10 @@ class KeyItem(Item):
     name = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     revoked_at = UnicodeAttribute(null=True)
+    # A form key (web form): it may only create contacts in this project, through /forms/contacts,
+    # at most ``per_minute`` a minute.
+    form_project = UnicodeAttribute(null=True)
+    per_minute = NumberAttribute(null=True)
 
 
 class SequenceItem(Item):
@@ -321,3 +328,18 @@ class ImportKeyItem(Item):
     """The import a dropped file became, so a repeated event finds it instead of starting another."""
 
     import_id = NumberAttribute()
+
+
+class FormSettingsItem(Item):
+    """The pages an account's web forms may be posted from (CORS origins), and the URLs they may
+    send the browser to after a success."""
+
+    origins = UnicodeSetAttribute(null=True)
+    redirects = UnicodeSetAttribute(null=True)
+
+
+class RateItem(Item):
+    """Submissions of one form key in one minute; the table's TTL removes it afterwards."""
+
+    hits = NumberAttribute(default=0)
+    expires_at = NumberAttribute()

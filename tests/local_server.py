@@ -1,0 +1,80 @@
+"""`make run`'s server, started as a user starts it, and a plain HTTP client for it.
+
+The suites that speak a documented client's dialect (``test_dialect_*``) and the end-to-end
+tests share it: each module gets a fresh server and store.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local_api.store import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Server:
+    base: str
+    dynamodb: str
+    key: str
+    process: subprocess.Popen
+
+
+def request(
+    method: str, url: str, key: str | None = None, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (loopback)
+    if key:
+        request.add_header("x-api-key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+@contextmanager
+def running() -> Iterator[Server]:
+    """A fresh `make run` server (its own store); stopped on exit."""
+    port, db_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(db_port), "PYTHONUNBUFFERED": "1"}
+    env.pop("API_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_api"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.strip())
+        if line.startswith("ck."):
+            break
+    if not lines or not lines[-1].startswith("ck."):
+        process.kill()
+        pytest.fail(f"the local API did not start: {lines}")
+    try:
+        yield Server(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{db_port}", lines[-1], process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

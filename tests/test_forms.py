@@ -1,0 +1,220 @@
+"""The web form: POST /forms/contacts with a form key, form-encoded or multipart (Redmine's form).
+
+Each test runs on moto and on DynamoDB Local (the rate limit is a conditional write).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from crm import forms
+from crm import keys as crm_keys
+from tests.conftest import Client, Keys, Reply, all_at_once
+from tests.test_contacts_api import errors, listing
+
+ORIGIN, THANKS = "https://www.example.com", "https://www.example.com/thanks"
+FORM_TYPE = "application/x-www-form-urlencoded"
+BOUNDARY = "----formboundary0123456789"
+
+
+def form_key(account: str = "acme", project: str = "support", per_minute: int | None = None) -> str:
+    return crm_keys.create_key(account, 1, form_project=project, per_minute=per_minute)[1]
+
+
+def fields(key: str, **extra: str) -> list[tuple[str, str]]:
+    """The document's web form, filled in as a person would (its hidden project and key included)."""
+    return [
+        ("key", key),
+        ("project_id", "support"),
+        ("contact[first_name]", "Katherine"),
+        ("contact[last_name]", "Johnson"),
+        ("contact[company]", "NACA"),
+        ("contact[phone]", "+1 757 555 0100"),
+        ("contact[email]", "katherine@example.com"),
+        ("contact[tag_list]", "web, lead"),
+        ("commit", "Save"),
+        *extra.items(),
+    ]
+
+
+def post_form(pairs: list[tuple[str, str]], headers: dict[str, str] | None = None) -> Reply:
+    return Client().request("POST", "/forms/contacts", body=urlencode(pairs), content_type=FORM_TYPE, headers=headers)
+
+
+def multipart(pairs: list[tuple[str, str]]) -> bytes:
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n' for n, v in pairs]
+    return ("".join(parts) + f"--{BOUNDARY}--\r\n").encode()
+
+
+def contacts_of(client: Client) -> list[dict[str, Any]]:
+    return listing(client, limit=100)["contacts"]
+
+
+@pytest.fixture
+def admin(keys: Keys) -> Client:
+    forms.allow("acme", [ORIGIN], [THANKS])
+    return Client(keys.admin)
+
+
+def test_a_form_post_creates_the_contact_in_the_keys_project(admin: Client) -> None:
+    reply = post_form(fields(form_key()))
+    assert reply.status == 201, reply.text
+    assert reply.json() == {"submission": {"status": "received", "message": "Thank you: your details were received."}}
+    assert "location" not in reply.headers  # the sender learns nothing of the account's ids
+    (made,) = contacts_of(admin)
+    assert (made["first_name"], made["last_name"], made["company"]) == ("Katherine", "Johnson", "NACA")
+    assert (made["email_address"], made["business_phone"]) == ("katherine@example.com", "+1 757 555 0100")
+    assert (made["tags"], made["project_ids"], made["user_id"]) == (["web", "lead"], ["support"], 1)
+
+
+def test_multipart_with_the_documents_custom_field_rows(admin: Client) -> None:
+    defined = admin.post("/custom_fields", {"custom_field": {"name": "License", "field_format": "string"}})
+    assert defined.status == 201, defined.text
+    field_id = str(defined.json()["custom_field"]["id"])
+    pairs = fields(form_key(), **{"contact[custom_fields][][id]": field_id})
+    pairs.append(("contact[custom_fields][][value]", "GPL"))
+    reply = Client().request(
+        "POST", "/forms/contacts", body=multipart(pairs), content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert reply.status == 201, reply.text
+    (made,) = contacts_of(admin)
+    assert [(f["id"], f["value"]) for f in made["custom_fields"]] == [(int(field_id), "GPL")]
+
+
+def test_a_listed_redirect_is_a_303_there_and_an_unlisted_one_is_refused(admin: Client) -> None:
+    key = form_key()
+    reply = post_form(fields(key, redirect_on_success=THANKS))
+    assert (reply.status, reply.headers["location"], reply.text) == (303, THANKS, "")
+    refused = post_form(fields(key, redirect_on_success="https://evil.example/phish"))
+    assert refused.status == 422
+    assert errors(refused) == ["redirect_on_success is not one of this account's redirect URLs"]
+    assert len(contacts_of(admin)) == 1
+
+
+def test_a_listed_origin_may_read_the_answer_another_is_refused(admin: Client) -> None:
+    key = form_key()
+    reply = post_form(fields(key), {"Origin": ORIGIN})
+    assert reply.status == 201
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert "Origin" in reply.headers["vary"]
+    refused = post_form(fields(key), {"Origin": "https://copycat.example"})
+    assert refused.status == 403
+    assert "access-control-allow-origin" not in refused.headers
+    assert errors(refused) == ["This account's forms are not accepted from https://copycat.example"]
+    invalid = post_form([("key", key), ("contact[last_name]", "No first name")], {"Origin": ORIGIN})
+    assert invalid.status == 422
+    assert invalid.headers["access-control-allow-origin"] == ORIGIN  # the page can show why
+    assert len(contacts_of(admin)) == 1
+
+
+def test_a_filled_honeypot_is_answered_alike_and_stores_nothing(admin: Client) -> None:
+    key = form_key()
+    bot = post_form(fields(key, homepage="http://spam.example", redirect_on_success=THANKS))
+    assert (bot.status, bot.headers["location"]) == (303, THANKS)
+    bot = post_form(fields(key, homepage="http://spam.example"))
+    assert bot.status == 201
+    assert bot.json()["submission"]["status"] == "received"
+    assert contacts_of(admin) == []
+    assert post_form(fields(key, homepage="")).status == 201  # left empty, as people leave it
+    assert len(contacts_of(admin)) == 1
+
+
+def test_the_rate_is_per_key_and_minute_then_429_with_retry_after(admin: Client) -> None:
+    key, other = form_key(per_minute=3), form_key(per_minute=3)
+    replies = all_at_once(5, lambda _: post_form(fields(key)))
+    assert sorted(reply.status for reply in replies) == [201, 201, 201, 429, 429]
+    throttled = next(reply for reply in replies if reply.status == 429)
+    assert 1 <= int(throttled.headers["retry-after"]) <= 60
+    assert errors(throttled) == ["This form takes at most 3 contacts a minute; retry shortly"]
+    assert post_form(fields(other)).status == 201  # another key has its own count
+    assert len(contacts_of(admin)) == 4
+
+
+def test_keys_stay_in_their_lane(admin: Client, keys: Keys) -> None:
+    key = form_key()
+    regular = post_form(fields(keys.admin))
+    assert regular.status == 403
+    assert errors(regular) == ["This route takes a form key (contacts-admin keys create --form); an API key is refused"]
+    assert post_form(fields("ck.acme.0000000000.unknownunknownunknown")).status == 401
+    assert post_form([(n, v) for n, v in fields(key) if n != "key"]).status == 401
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{key}:API".encode()).decode()}
+    for reply in (
+        Client(key).get("/contacts"),
+        Client(key).post("/contacts", {"first_name": "Sneaky"}),
+        Client().get("/contacts", headers=basic),
+        Client().get("/contacts", query={"key": key}),
+    ):
+        assert reply.status == 403, reply.text
+    assert contacts_of(admin) == []
+
+
+def test_a_form_key_writes_only_into_its_own_project(admin: Client) -> None:
+    key = form_key()
+    for pairs in (
+        [(n, "sales" if n == "project_id" else v) for n, v in fields(key)],
+        fields(key, **{"contact[project_id]": "sales"}),
+        fields(key, **{"contact[project_ids][]": "sales"}),
+    ):
+        reply = post_form(pairs)
+        assert reply.status == 403, reply.text
+        assert errors(reply) == ["This form key adds contacts to project support only"]
+    assert contacts_of(admin) == []
+
+
+def test_a_form_key_of_another_account_writes_there_only(admin: Client, keys: Keys) -> None:
+    forms.allow("globex", [ORIGIN], [])
+    assert post_form(fields(form_key("globex")), {"Origin": ORIGIN}).status == 201
+    assert contacts_of(admin) == []
+    assert len(contacts_of(Client(keys.stranger))) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ('{"key": "k", "contact": {"first_name": "A"}}', "application/json", 415),
+        ("<contact><first_name>A</first_name></contact>", "application/xml", 415),
+        ("key=" + "x" * 70_000, FORM_TYPE, 413),
+    ],
+)
+def test_other_bodies_are_refused(admin: Client, body: str, content_type: str, status: int) -> None:
+    reply = Client().request("POST", "/forms/contacts", body=body, content_type=content_type)
+    assert reply.status == status, reply.text
+    assert contacts_of(admin) == []
+
+
+def test_a_file_in_a_multipart_form_is_refused(admin: Client) -> None:
+    body = multipart(fields(form_key())).replace(
+        b'name="commit"', b'name="commit"; filename="x.exe"\r\nContent-Type: application/octet-stream'
+    )
+    reply = Client().request(
+        "POST", "/forms/contacts", body=body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert reply.status == 415, reply.text
+    assert contacts_of(admin) == []
+
+
+def test_unknown_form_fields_are_named(admin: Client) -> None:
+    reply = post_form(fields(form_key(), nickname="Kay", **{"contact[shoe_size]": "6"}))
+    assert reply.status == 422
+    assert errors(reply) == ["Unknown fields: nickname"]
+    reply = post_form(fields(form_key(), **{"contact[shoe_size]": "6"}))
+    assert reply.status == 422
+    assert errors(reply) == ["Unknown fields: shoe_size"]
+    assert contacts_of(admin) == []
+
+
+def test_form_keys_are_made_for_one_project_with_a_bounded_rate() -> None:
+    with pytest.raises(ValueError, match="form key's scope is write"):
+        crm_keys.create_key("acme", 1, scope="admin", form_project="support")
+    with pytest.raises(ValueError, match="rate is 1 to 10000"):
+        crm_keys.create_key("acme", 1, form_project="support", per_minute=0)
+    with pytest.raises(ValueError, match="only a form key has a rate"):
+        crm_keys.create_key("acme", 1, per_minute=5)
+    with pytest.raises(ValueError, match="not an origin"):
+        forms.allow("acme", ["https://www.example.com/page"], [])
+    with pytest.raises(ValueError, match="not an http"):
+        forms.allow("acme", [], ["javascript:alert(1)"])
