@@ -18,14 +18,25 @@ def test_openapi_documents_every_route_of_the_template(store: str) -> None:
     assert reply.headers["cache-control"] == "no-store"
     document = reply.json()
     assert document["openapi"].startswith("3.")
-    assert set(document["components"]["securitySchemes"]) == {"apiKey", "basic"}
+    assert set(document["components"]["securitySchemes"]) == {"apiKey", "basic", "queryKey"}
     documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
     routed = {
         (route.method, _document_path(route.path))
         for route in GATEWAY.template.routes
-        if route.authorized  # the docs routes document the others
+        if route.function != "DocsFunction"  # the docs routes document the others
     }
     assert routed == documented
+
+
+def test_the_web_form_is_documented_as_a_form_without_an_api_key(store: str) -> None:
+    form = Client().get("/openapi.json").json()["paths"]["/forms/contacts"]["post"]
+    assert form["security"] == []
+    assert set(form["requestBody"]["content"]) == {"application/x-www-form-urlencoded", "multipart/form-data"}
+    assert {"key", "contact", "redirect_on_success", "homepage"} <= set(
+        form["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    )
+    edit = Client().get("/openapi.json").json()["paths"]["/contacts"]["patch"]
+    assert "security" not in edit  # the document's default: a key
 
 
 def test_operations_describe_parameters_and_bodies(store: str) -> None:

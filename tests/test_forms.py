@@ -218,3 +218,15 @@ def test_form_keys_are_made_for_one_project_with_a_bounded_rate() -> None:
         forms.allow("acme", ["https://www.example.com/page"], [])
     with pytest.raises(ValueError, match="not an http"):
         forms.allow("acme", [], ["javascript:alert(1)"])
+
+
+def test_an_origin_taken_off_the_list_is_refused_again(admin: Client) -> None:
+    forms.allow("acme", ["https://shop.example.com:8443"], ["https://shop.example.com:8443/done/"])
+    key = form_key()
+    shop = {"Origin": "https://shop.example.com:8443"}
+    reply = post_form(fields(key, redirect_on_success="https://shop.example.com:8443/done/?order=7"), shop)
+    assert (reply.status, reply.headers["location"]) == (303, "https://shop.example.com:8443/done/?order=7")
+    left = forms.disallow("acme", ["https://shop.example.com:8443"], [])
+    assert left.origins == {ORIGIN}
+    assert post_form(fields(key), shop).status == 403
+    assert len(contacts_of(admin)) == 1

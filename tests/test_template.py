@@ -17,9 +17,11 @@ from local_api.template import ROOT, TEMPLATE, _CfnLoader
 
 API_MD = ROOT.parent / "shared" / "API.md"
 DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")}
+# The web form checks the form key in its body itself; the authorizer refuses form keys.
+FORM_ROUTES = {("POST", f"/forms/contacts{suffix}") for suffix in ("", ".json", ".xml")}
 SUFFIXES = ("", ".json", ".xml")
 # API.md resources served by a function not named after them.
-HOMES = {"docs": "DocsFunction", "contact projects": "ContactsFunction"}
+HOMES = {"docs": "DocsFunction", "contact projects": "ContactsFunction", "web form": "FormsFunction"}
 
 
 class _PolicyLoader:
@@ -69,9 +71,9 @@ def _shape(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
-def test_every_method_but_the_docs_goes_through_the_authorizer(cloudformation: dict[str, Any]) -> None:
+def test_every_method_but_the_docs_and_the_form_goes_through_the_authorizer(cloudformation: dict[str, Any]) -> None:
     for (method, path), operation in _methods(cloudformation).items():
-        expected = [{"NONE": []}] if (method, path) in DOCS_ROUTES else [{"KeyAuthorizer": []}]
+        expected = [{"NONE": []}] if (method, path) in DOCS_ROUTES | FORM_ROUTES else [{"KeyAuthorizer": []}]
         assert operation.get("security") == expected, (method, path)
     authorizer = cloudformation["Resources"]["ContactsApi"]["Properties"]["Body"]["securityDefinitions"]
     settings = authorizer["KeyAuthorizer"]["x-amazon-apigateway-authorizer"]

@@ -40,12 +40,16 @@ def document() -> dict[str, Any]:
     merge = OpenAPIMerge(
         title="contacts-api",
         version="1",
-        description="Contacts, in JSON or XML. Send your key as x-api-key, or as the Basic user name.",
+        description=(
+            "Contacts, in JSON or XML. Send your key as x-api-key, as the Basic user name, or as the key "
+            "query parameter. The web form takes a form key in its key field instead."
+        ),
         security_schemes={
             "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
             "basic": {"type": "http", "scheme": "basic"},
+            "queryKey": {"type": "apiKey", "in": "query", "name": "key"},
         },
-        security=[{"apiKey": []}, {"basic": []}],
+        security=[{"apiKey": []}, {"basic": []}, {"queryKey": []}],
         on_conflict="error",
     )
     for handler in sorted(FUNCTIONS.glob("*/app.py")):

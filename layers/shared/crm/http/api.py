@@ -212,7 +212,7 @@ class Api(APIGatewayRestResolver):
             return each
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
-        docs, responses = openapi.operation(path, method, summary, names, query, body, returns, status)
+        docs, responses = openapi.operation(path, method, summary, names, query, body, returns, status, public)
 
         def decorator(func: Callable[..., Response]) -> Callable[..., Response]:
             def endpoint(**path_params: str) -> Response:

@@ -124,18 +124,23 @@ def operation(
     body: dict[str, Any] | None,
     returns: dict[str, Any] | None,
     status: int,
+    public: bool = False,
 ) -> tuple[dict[str, Any], dict[int, Any]]:
-    """(operation fields for Powertools' openapi_extensions, responses for its ``responses``)."""
+    """(operation fields for Powertools' openapi_extensions, responses for its ``responses``).
+
+    ``public``: no API key (the web form, whose form key is a field of its form body)."""
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID_SCHEMA)}
         for name in path_params
     ]
     doc: dict[str, Any] = {"parameters": [*params, FORMAT, *query_params]}
+    if public:
+        doc["security"] = []
     if body is not None:
-        doc["requestBody"] = {
-            "required": True,
-            "content": {**_content(body), "application/x-www-form-urlencoded": {"schema": body}},
-        }
+        forms = {"application/x-www-form-urlencoded": {"schema": body}}
+        if public:
+            forms["multipart/form-data"] = {"schema": body}
+        doc["requestBody"] = {"required": True, "content": forms if public else {**_content(body), **forms}}
     errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
     responses: dict[int, Any] = {
         status: {"description": summary, **({"content": _content(returns)} if returns else {})}
