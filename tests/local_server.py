@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -73,8 +75,15 @@ def running() -> Iterator[Server]:
     if not lines or not lines[-1].startswith("ck."):
         process.kill()
         pytest.fail(f"the local API did not start: {lines}")
+    # The server logs a line per request: unread, its pipe would fill and the server block.
+    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
     try:
         yield Server(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{db_port}", lines[-1], process)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
