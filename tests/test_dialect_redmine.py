@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from tests.local_server import Server, request
+from tests.local_server import BIN, Server, request
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "001_64d1b5dce66e5649.txt"
 XML_TYPE = "application/xml; charset=utf-8"
@@ -634,3 +634,79 @@ def test_an_invalid_project_or_custom_field_is_422(redmine: Redmine, license_fie
     assert answer == {"errors": [f"Custom field {unknown} does not exist"]}
     stored = redmine.contact(contact_id)
     assert (stored["project_ids"], stored["custom_fields"], stored["version"]) == (["1"], [], 1)
+
+
+def seed_form() -> list[tuple[str, str]]:
+    """The document's web form: each input's name, and the value it carries (hidden or submit)."""
+    text = SEED.read_text(encoding="utf-8")
+    form = text[text.index("<form ") : text.index("Curl examples")]
+    pairs = []
+    for tag in re.findall(r"<input [^>]+>", form):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        assert name, tag
+        pairs.append((name[1], value[1] if value else ""))
+    return pairs
+
+
+def test_the_documents_web_form_as_printed_with_a_form_key(
+    server: Server, redmine: Redmine, license_field: int
+) -> None:
+    """The form posted as the page sends it (multipart): its hidden key holds a form key made for
+    its hidden project, its custom field row names the account's License field."""
+    inputs = seed_form()
+    names = [name for name, _ in inputs]
+    assert names == [
+        "key",
+        "project_id",
+        "contact[first_name]",
+        "contact[last_name]",
+        "contact[company]",
+        "contact[phone]",
+        "contact[email]",
+        "contact[tag_list]",
+        "contact[custom_fields][][id]",
+        "contact[custom_fields][][value]",
+        "commit",
+    ]
+    project = dict(inputs)["project_id"]
+    admin = [str(BIN / "contacts-admin"), "--endpoint-url", server.dynamodb]
+    made = subprocess.run(
+        [*admin, "keys", "create", "--account", "dev", "--form", "--project", project],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    typed = {
+        "key": made.stdout.strip().splitlines()[-1],
+        "contact[first_name]": "Webform",
+        "contact[last_name]": "Visitor",
+        "contact[company]": "Visitors Ltd",
+        "contact[phone]": "+44 20 7946 0000",
+        "contact[email]": "visitor@example.com",
+        "contact[tag_list]": "web, lead",
+        "contact[custom_fields][][id]": str(license_field),
+        "contact[custom_fields][][value]": "GPL",
+    }
+    boundary = "----redmineform0123456789"
+    body = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{typed.get(name, value)}\r\n'
+            for name, value in inputs
+        )
+        + f"--{boundary}--\r\n"
+    )
+    status, _, answer = request(
+        "POST",
+        f"{server.base}/forms/contacts",
+        None,
+        body.encode(),
+        {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert status == 201, answer
+    found = redmine.json(200, "GET", "/contacts.json?search=visitor@example.com")["contacts"]
+    assert len(found) == 1
+    contact = found[0]
+    assert (contact["first_name"], contact["last_name"], contact["company"]) == ("Webform", "Visitor", "Visitors Ltd")
+    assert (contact["business_phone"], contact["email_address"]) == ("+44 20 7946 0000", "visitor@example.com")
+    assert (contact["tags"], contact["project_ids"]) == (["web", "lead"], [project])
+    assert [(f["id"], f["value"]) for f in contact["custom_fields"]] == [(license_field, "GPL")]
