@@ -92,6 +92,10 @@ def test_a_listed_redirect_is_a_303_there_and_an_unlisted_one_is_refused(admin: 
     refused = post_form(fields(key, redirect_on_success="https://evil.example/phish"))
     assert refused.status == 422
     assert errors(refused) == ["redirect_on_success is not one of this account's redirect URLs"]
+    forms.allow("acme", [], ["https://www.example.com/done/"])
+    injected = post_form(fields(key, redirect_on_success="https://www.example.com/done/\r\nSet-Cookie: a=b"))
+    assert injected.status == 422
+    assert errors(injected) == ["redirect_on_success must be an http(s) URL"]
     assert len(contacts_of(admin)) == 1
 
 

@@ -9,6 +9,7 @@ may be posted from (a browser's ``Origin``) and the URLs they may send the brows
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ FORM_FIELDS = {"key", "project_id", "redirect_on_success", "contact", "commit", 
 HONEYPOT = "homepage"
 WINDOW_SECONDS = 60
 MAX_LISTED = 50  # origins or redirect URLs an account lists
+UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")  # a Location header with them could be split
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def _checked(origins: list[str], redirects: list[str]) -> tuple[set[str], set[st
             raise ValueError(f"{origin!r} is not an origin: give scheme and host only, e.g. https://www.example.com")
         checked_origins.add(normal)
     for url in redirects:
-        if _origin(url) is None:
+        if _origin(url) is None or UNSAFE_IN_URL.search(url.strip()):
             raise ValueError(f"{url!r} is not an http(s) URL")
     return checked_origins, {url.strip() for url in redirects}
 
@@ -156,7 +158,7 @@ def take_turn(principal: Principal) -> None:
 def _redirect(settings: Settings, value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or _origin(value) is None:
+    if not isinstance(value, str) or _origin(value) is None or UNSAFE_IN_URL.search(value.strip()):
         raise Unprocessable("redirect_on_success must be an http(s) URL")
     url = value.strip()
     listed = url in settings.redirects or any(
