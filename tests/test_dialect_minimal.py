@@ -122,6 +122,8 @@ def test_edit_mistakes_are_422_or_404_and_change_nothing(server: Server) -> None
         ("PATCH", "/contacts", {"contact_id": contact_id, "update_fields": {"shoe_size": 9}}, 422),
         ("POST", f"/contacts/{contact_id}", {"contact_id": other, "update_fields": {"name": "X"}}, 422),
         ("PATCH", "/contacts", {"contact_id": "99999", "update_fields": {"name": "X"}}, 404),
+        ("PATCH", "/contacts", {"contact_id": {"id": 1}, "update_fields": {"name": "X"}}, 422),
+        ("PATCH", "/contacts", {"contact_id": contact_id, "contactID": other, "update_fields": {"name": "X"}}, 422),
     ]
     for method, path, body, expected in cases:
         status, answer = call(server, method, path, body)
@@ -129,6 +131,13 @@ def test_edit_mistakes_are_422_or_404_and_change_nothing(server: Server) -> None
         assert answer["errors"]
     assert stored(server, contact_id)["version"] == 1
     assert stored(server, other)["version"] == 1
+
+
+def test_an_id_with_spaces_around_it_is_that_id(server: Server) -> None:
+    contact_id = create(server)
+    edit = {"contact_id": f" {contact_id} ", "update_fields": {"job_title": "Buyer"}}
+    assert call(server, "POST", f"/contacts/{contact_id}", edit)[0] == 200
+    assert stored(server, contact_id)["job_title"] == "Buyer"
 
 
 def test_delete_with_contact_id_in_the_body(server: Server) -> None:

@@ -127,6 +127,61 @@ def test_a_filled_honeypot_is_answered_alike_and_stores_nothing(admin: Client) -
     assert len(contacts_of(admin)) == 1
 
 
+def test_refused_posts_do_not_spend_the_rate(admin: Client) -> None:
+    """Junk (422) is free; what passes every check, a filled honeypot included, is counted."""
+    key = form_key(per_minute=2)
+    for _ in range(5):
+        assert post_form([("key", key), ("contact[last_name]", "No first name")]).status == 422
+    assert post_form(fields(key, homepage="http://spam.example")).status == 201
+    assert post_form(fields(key)).status == 201
+    assert post_form(fields(key)).status == 429
+    assert len(contacts_of(admin)) == 1
+
+
+def test_a_visitor_cannot_choose_who_sees_or_handles_the_contact(admin: Client) -> None:
+    key = form_key()
+    for name, value in (("is_private", "true"), ("visibility", "2"), ("assigned_to_id", "9")):
+        reply = post_form(fields(key, **{f"contact[{name}]": value}))
+        assert reply.status == 422, reply.text
+        assert errors(reply) == [f"A form cannot set: {name}"]
+    assert contacts_of(admin) == []
+
+
+def test_a_redirect_cannot_leave_a_listed_prefix(admin: Client) -> None:
+    forms.allow("acme", [], ["https://www.example.com/done/"])
+    key = form_key()
+    for escape in ("https://www.example.com/done/../admin", "https://www.example.com/done/%2e%2e/admin"):
+        reply = post_form(fields(key, redirect_on_success=escape))
+        assert reply.status == 422, escape
+    accented = post_form(fields(key, redirect_on_success="https://www.example.com/done/caf\u00e9"))
+    assert errors(accented) == ["redirect_on_success must be an http(s) URL"]
+    assert contacts_of(admin) == []
+
+
+def test_an_idempotency_key_on_the_form_is_not_a_reason_to_refuse_it(admin: Client) -> None:
+    reply = Client().request(
+        "POST",
+        "/forms/contacts",
+        body=urlencode(fields(form_key())),
+        content_type=FORM_TYPE,
+        headers={"Idempotency-Key": "abc"},
+    )
+    assert reply.status == 201, reply.text
+    assert len(contacts_of(admin)) == 1
+
+
+def test_a_refused_key_is_readable_by_a_listed_page(admin: Client, keys: Keys) -> None:
+    reply = post_form(fields(keys.writer), {"Origin": ORIGIN})
+    assert reply.status == 403
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_a_default_port_names_the_same_origin(admin: Client) -> None:
+    forms.allow("acme", ["https://shop.example.com:443"], [])
+    assert forms.settings_of("acme").origins == {ORIGIN, "https://shop.example.com"}
+    assert post_form(fields(form_key()), {"Origin": "https://shop.example.com"}).status == 201
+
+
 def test_the_rate_is_per_key_and_minute_then_429_with_retry_after(admin: Client) -> None:
     key, other = form_key(per_minute=3), form_key(per_minute=3)
     replies = all_at_once(5, lambda _: post_form(fields(key)))
@@ -187,6 +242,25 @@ def test_a_form_key_of_another_account_writes_there_only(admin: Client, keys: Ke
 def test_other_bodies_are_refused(admin: Client, body: str, content_type: str, status: int) -> None:
     reply = Client().request("POST", "/forms/contacts", body=body, content_type=content_type)
     assert reply.status == status, reply.text
+    assert contacts_of(admin) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        'Content-Disposition: form-data; name="contact[first_name]"\r\nContent-Transfer-Encoding: base64',
+        'Content-Disposition: attachment; name="contact[first_name]"',
+    ],
+)
+def test_a_part_that_is_no_plain_form_field_is_refused(admin: Client, headers: str) -> None:
+    pairs = [(n, v) for n, v in fields(form_key()) if n != "contact[first_name]"]
+    body = multipart(pairs).replace(
+        f"--{BOUNDARY}--".encode(), f"--{BOUNDARY}\r\n{headers}\r\n\r\nS2F0\r\n--{BOUNDARY}--".encode()
+    )
+    reply = Client().request(
+        "POST", "/forms/contacts", body=body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert reply.status == 400, reply.text
     assert contacts_of(admin) == []
 
 

@@ -105,7 +105,7 @@ def _edit_body(request: Request, path_id: str | None = None) -> tuple[str, dict]
     edit = minimal_edit(body if named else {"contact_id": path_id, **body})
     if edit is None:
         raise Unprocessable("Send contact_id and update_fields (or contactID and updateFields)")
-    if path_id is not None and edit[0].strip() != path_id:
+    if path_id is not None and edit[0] != path_id:
         raise Unprocessable(f"contact_id {edit[0]} is not the contact of this URL ({path_id})")
     return edit
 
@@ -136,7 +136,7 @@ def delete_named_contact(request: Request) -> Response:
         raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
     if contact_id is None or isinstance(contact_id, (dict, list, bool)):
         raise Unprocessable("contact_id is required")
-    contacts.delete(request.principal, resource_id(str(contact_id), "Contact"), request.if_match())
+    contacts.delete(request.principal, resource_id(str(contact_id).strip(), "Contact"), request.if_match())
     return request.empty()
 
 

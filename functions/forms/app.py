@@ -40,14 +40,15 @@ RECEIVED = {"status": "received", "message": "Thank you: your details were recei
 def submit_form(request: Request) -> Response:
     if body.media_type(request.headers.get("content-type")) not in (body.FORM, body.MULTIPART):
         raise UnsupportedMediaType(f"Send the form as {body.FORM} or {body.MULTIPART}")
-    fields = request.body("form")
-    principal = forms.form_principal(fields.get("key"))
-    settings = forms.settings_of(principal.account_id)
+    fields = request.fields()
     origin = request.headers.get("origin")
+    account = forms.account_named(fields.get("key"))
+    settings = forms.settings_of(account) if account else forms.Settings(frozenset(), frozenset())
+    # Set before the key is checked, so that a listed page can read why a post was refused.
     request.answer_headers.update(forms.cors_headers(settings, origin))
+    principal = forms.form_principal(fields.get("key"))
     forms.check_origin(settings, origin)
-    forms.take_turn(principal)
-    submitted = forms.submit(principal, settings, fields)
-    if submitted.redirect:
-        return request.see_other(submitted.redirect)
+    redirect = forms.submit(principal, settings, fields)
+    if redirect:
+        return request.see_other(redirect)
     return request.one("submission", RECEIVED, status=201)

@@ -225,8 +225,9 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
     return NewContact(item, notes, entry)
 
 
-def create(principal: Principal, body: dict[str, Any]) -> Contact:
-    new = draft(principal, body)
+def create(principal: Principal, body: dict[str, Any], checked: Draft | None = None) -> Contact:
+    """Create a contact; ``checked``: the body's draft, when the caller checked it already."""
+    new = checked or draft(principal, body)
     contact_id = next_id(principal.account_id, "contact")
     note_id = next_id(principal.account_id, "note") if new.first_note is not None else None
     made = new_items(principal, new, contact_id, note_id, times.now())

@@ -401,9 +401,12 @@ def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     fields = body.get("update_fields", body.get("updateFields"))
     if contact_id is None or fields is None:
         return None
+    named = {str(body[name]).strip() for name in ("contact_id", "contactID") if name in body}
+    if isinstance(contact_id, (bool, dict, list)) or len(named) > 1:
+        raise Unprocessable("contact_id must be one contact's id")
     if not isinstance(fields, dict):
         raise Unprocessable("update_fields must be an object")
     others = sorted(set(body) - {"contact_id", "contactID", "update_fields", "updateFields"})
     if others:
         raise Unprocessable(f"Unknown fields beside update_fields: {', '.join(others)}")
-    return str(contact_id), fields
+    return str(contact_id).strip(), fields

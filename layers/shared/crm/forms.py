@@ -13,12 +13,12 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from crm import contacts
 from crm.auth import Principal
 from crm.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
-from crm.keys import authenticate, check_account_id
+from crm.keys import KEY_FORMAT, authenticate, check_account_id
 from crm.observability import count, logger
 from crm.storage.db import update_if
 from crm.storage.items import FormSettingsItem, RateItem, account_pk
@@ -31,7 +31,12 @@ FORM_FIELDS = {"key", "project_id", "redirect_on_success", "contact", "commit", 
 HONEYPOT = "homepage"
 WINDOW_SECONDS = 60
 MAX_LISTED = 50  # origins or redirect URLs an account lists
-UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f]")  # a Location header with them could be split
+# A redirect is printable ASCII (a client percent-encodes the rest): nothing can split the Location
+# header or read differently in the browser than here.
+UNSAFE_IN_URL = re.compile(r"[^\x21-\x7e]")
+# What a visitor may not decide for the account: who sees the contact and who works on it.
+NOT_FROM_FORMS = ("is_private", "visibility", "assigned_to_id")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ def _origin(url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+    shown = port and port != DEFAULT_PORTS[parts.scheme]  # a browser's Origin leaves the default out
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if shown else "")
 
 
 def settings_of(account_id: str) -> Settings:
@@ -64,7 +70,7 @@ def _checked(origins: list[str], redirects: list[str]) -> tuple[set[str], set[st
     checked_origins = set()
     for origin in origins:
         normal = _origin(origin)
-        if normal is None or normal != origin.strip().lower().rstrip("/"):
+        if normal is None or urlsplit(origin.strip()).path not in ("", "/") or "@" in origin:
             raise ValueError(f"{origin!r} is not an origin: give scheme and host only, e.g. https://www.example.com")
         checked_origins.add(normal)
     for url in redirects:
@@ -103,19 +109,17 @@ def _save(account_id: str, wanted: Settings) -> None:
     ).save()
 
 
-@dataclass(frozen=True)
-class Submission:
-    """What the form's handler needs to answer: whether to redirect, and the CORS headers."""
-
-    redirect: str | None
-    created: bool
-
-
 def cors_headers(settings: Settings, origin: str | None) -> dict[str, str]:
     """The headers that let a page on a listed origin read the answer (which depends on Origin)."""
     if origin and origin.strip().lower() in settings.origins:
         return {"Access-Control-Allow-Origin": origin.strip(), "Vary": "Accept, Origin"}
     return {"Vary": "Accept, Origin"}
+
+
+def account_named(key: Any) -> str | None:
+    """The account a key names (before it is checked: only to answer in CORS terms)."""
+    match = KEY_FORMAT.match(key.strip()) if isinstance(key, str) else None
+    return match["account"] if match else None
 
 
 def form_principal(key: Any) -> Principal:
@@ -161,8 +165,11 @@ def _redirect(settings: Settings, value: Any) -> str | None:
     if not isinstance(value, str) or _origin(value) is None or UNSAFE_IN_URL.search(value.strip()):
         raise Unprocessable("redirect_on_success must be an http(s) URL")
     url = value.strip()
-    listed = url in settings.redirects or any(
-        entry.endswith("/") and url.startswith(entry) for entry in settings.redirects
+    segments = unquote(urlsplit(url).path).split("/")
+    listed = url in settings.redirects or (
+        "." not in segments
+        and ".." not in segments  # a prefix's scope holds: no way back up out of it
+        and any(entry.endswith("/") and url.startswith(entry) for entry in settings.redirects)
     )
     if not listed:
         raise Unprocessable("redirect_on_success is not one of this account's redirect URLs")
@@ -175,6 +182,9 @@ def _contact_fields(principal: Principal, fields: dict[str, Any]) -> dict[str, A
     contact = fields.get("contact")
     if not isinstance(contact, dict):
         raise Unprocessable("Send the contact's fields as contact[first_name], contact[email], ...")
+    refused = [name for name in NOT_FROM_FORMS if name in contact]
+    if refused:
+        raise Unprocessable(f"A form cannot set: {', '.join(refused)}")
     asked = [fields.get("project_id"), contact.get("project_id")]
     given = contact.get("project_ids")
     asked += given if isinstance(given, list) else [given]
@@ -184,17 +194,21 @@ def _contact_fields(principal: Principal, fields: dict[str, Any]) -> dict[str, A
     return {**rest, "project_ids": [principal.form.project]}
 
 
-def submit(principal: Principal, settings: Settings, fields: dict[str, Any]) -> Submission:
-    """Create the contact a form sent; a filled honeypot is answered alike but stores nothing."""
+def submit(principal: Principal, settings: Settings, fields: dict[str, Any]) -> str | None:
+    """Create the contact a form sent; its redirect, if any. Only a post that passes every check
+    counts against the key's rate, so junk cannot spend it; a filled honeypot is counted and
+    answered alike, but stores nothing."""
     unknown = sorted(set(fields) - FORM_FIELDS - {HONEYPOT})
     if unknown:
         raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
     redirect = _redirect(settings, fields.get("redirect_on_success"))
     contact = _contact_fields(principal, fields)
+    checked = contacts.draft(principal, contact)
+    take_turn(principal)
     if fields.get(HONEYPOT):
         logger.info("form honeypot filled", extra={"key_id": principal.key_id})
         count("FormHoneypot")
-        return Submission(redirect, created=False)
-    contacts.create(principal, contact)
+        return redirect
+    contacts.create(principal, contact, checked)
     count("FormContactCreated")
-    return Submission(redirect, created=True)
+    return redirect

@@ -118,7 +118,7 @@ def create_key(
 
 def authenticate(key: str) -> Principal | None:
     """The principal a key stands for, or None for a malformed, unknown or revoked key. A form
-    key's principal has ``form_project`` set: only the web form may accept it."""
+    key's principal has ``form`` set: only the web form may accept it."""
     match = KEY_FORMAT.match(key.strip())
     if not match:
         return None

@@ -59,6 +59,10 @@ class Request:
             self.multipart,
         )
 
+    def fields(self) -> dict[str, Any]:
+        """The body's fields as sent, never unwrapped from a root."""
+        return self._body[1]
+
     def body(self, root: str) -> dict[str, Any]:
         """The fields of the body, unwrapped from ``{"<root>": {...}}`` or ``<root>...</root>``."""
         xml_root, fields = self._body
@@ -100,7 +104,9 @@ class Request:
 
     def see_other(self, url: str) -> Response:
         """303: the browser goes on to ``url`` with a GET."""
-        return Response(status_code=303, body="", headers={"Location": url, **self.answer_headers})
+        return Response(
+            status_code=303, body="", headers={"Location": url, "Cache-Control": "no-store", **self.answer_headers}
+        )
 
     def one(
         self,
@@ -221,7 +227,8 @@ class Api(APIGatewayRestResolver):
                     raise self.context["refused"]
                 if not public:
                     request.principal.require(needed)
-                if method == "POST" and IDEMPOTENCY_HEADER in request.headers:
+                # A replay is stored per API key: a public route has none to keep it under.
+                if method == "POST" and not public and IDEMPOTENCY_HEADER in request.headers:
                     return self._once(request, lambda: func(request, **path_params))
                 return func(request, **path_params)
 

@@ -80,8 +80,11 @@ def _multipart(data: bytes, content_type: str) -> list[tuple[str, str]]:
     pairs = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or part.is_multipart():
-            raise BadRequest("Malformed multipart body: every part needs a name")
+        if not isinstance(name, str) or part.is_multipart() or part.get_content_disposition() != "form-data":
+            raise BadRequest("Malformed multipart body: every part is form-data with a name")
+        # RFC 7578 has no transfer encodings; a part the parser found fault with is refused whole.
+        if part.defects or "content-transfer-encoding" in part:
+            raise BadRequest("Malformed multipart body")
         if part.get_filename() is not None:
             raise UnsupportedMediaType("This form takes text fields, not files")
         try:
