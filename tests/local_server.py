@@ -6,6 +6,7 @@ tests share it: each module gets a fresh server and store.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,14 +18,49 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+from xml.etree.ElementTree import Element
 
 import pytest
+from defusedxml.ElementTree import fromstring
 
 from local_api.store import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+XML_TYPE = "application/xml; charset=utf-8"
+JSON_TYPE = "application/json; charset=utf-8"
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+
+
+@dataclass
+class Reply:
+    """An answer as a client reads it; ``xml()`` and ``json()`` check its Content-Type first."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def xml(self) -> Element:
+        assert self.headers.get("content-type") == XML_TYPE, (self.status, self.headers, self.body[:300])
+        assert self.body.startswith(XML_DECLARATION), self.body[:100]
+        return fromstring(self.body, forbid_dtd=True)
+
+    def json(self) -> Any:
+        assert self.headers.get("content-type") == JSON_TYPE, (self.status, self.headers, self.body[:300])
+        return json.loads(self.body)
+
+
+def child(element: Element, name: str) -> Element:
+    found = element.find(name)
+    assert found is not None, f"<{element.tag}> has no <{name}>"
+    return found
+
+
+def text(element: Element, name: str) -> str:
+    return child(element, name).text or ""
 
 
 @dataclass

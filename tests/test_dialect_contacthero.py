@@ -21,11 +21,9 @@ from xml.etree.ElementTree import Element
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from tests.local_server import BIN, Server, request
+from tests.local_server import BIN, Reply, Server, child, request, text
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_cfc7ad554d9a6da6.txt"
-XML_TYPE = "application/xml; charset=utf-8"
-XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 INTEGER = re.compile(r"^\d+$")
 # Elements the document marks as the server's own: left out of what a client sends.
@@ -58,19 +56,6 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 def basic(token: str) -> str:
     """ContactHero's credentials: the token as user name, ``API`` as password."""
     return "Basic " + base64.b64encode(f"{token}:API".encode()).decode()
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def xml(self) -> Element:
-        """The body as XML, checked to be what the document shows: an XML document in UTF-8."""
-        assert self.headers.get("content-type") == XML_TYPE, (self.status, self.headers, self.body[:300])
-        assert self.body.startswith(XML_DECLARATION), self.body[:100]
-        return fromstring(self.body, forbid_dtd=True)
 
 
 @dataclass
@@ -131,16 +116,6 @@ def hero(server: Server) -> ContactHero:
     return ContactHero(server.base, server.key)
 
 
-def child(element: Element, name: str) -> Element:
-    found = element.find(name)
-    assert found is not None, f"<{element.tag}> has no <{name}>"
-    return found
-
-
-def text(element: Element, name: str) -> str:
-    return child(element, name).text or ""
-
-
 def integer(element: Element, name: str) -> int:
     found = child(element, name)
     assert found.get("type") == "integer", (name, found.attrib)
@@ -181,12 +156,12 @@ def example_contact() -> Element:
 def as_sent(example: Element) -> str:
     """The example as a client creates it: without the read-only elements and without its notes."""
     parts = []
-    for child in example:
-        if child.tag in READ_ONLY or child.tag == "notes":
+    for element in example:
+        if element.tag in READ_ONLY or element.tag == "notes":
             continue
-        attributes = "".join(f' {name}="{value}"' for name, value in sorted(child.attrib.items()))
-        value = (child.text or "").replace("&", "&amp;").replace("<", "&lt;")
-        parts.append(f"<{child.tag}{attributes}>{value}</{child.tag}>")
+        attributes = "".join(f' {name}="{value}"' for name, value in sorted(element.attrib.items()))
+        value = (element.text or "").replace("&", "&amp;").replace("<", "&lt;")
+        parts.append(f"<{element.tag}{attributes}>{value}</{element.tag}>")
     return '<?xml version="1.0" encoding="UTF-8"?>\n<contact>' + "".join(parts) + "</contact>"
 
 

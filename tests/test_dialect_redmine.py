@@ -22,11 +22,9 @@ from xml.etree.ElementTree import Element
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from tests.local_server import BIN, Server, request
+from tests.local_server import BIN, JSON_TYPE, XML_TYPE, Reply, Server, child, request, text
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "001_64d1b5dce66e5649.txt"
-XML_TYPE = "application/xml; charset=utf-8"
-JSON_TYPE = "application/json; charset=utf-8"
 FORM_TYPE = "application/x-www-form-urlencoded"
 # The document's JSON example of a create, as printed.
 SEED_CREATE = {
@@ -52,21 +50,6 @@ PAGED_CONTACTS = 23
 
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def xml(self) -> Element:
-        assert self.headers.get("content-type") == XML_TYPE, (self.status, self.headers, self.body[:300])
-        return fromstring(self.body, forbid_dtd=True)
-
-    def json(self) -> Any:
-        assert self.headers.get("content-type") == JSON_TYPE, (self.status, self.headers, self.body[:300])
-        return json.loads(self.body)
 
 
 @dataclass
@@ -127,16 +110,6 @@ def license_field(server: Server) -> int:
         201, "POST", "/custom_fields.json", {"custom_field": {"name": "License", "field_format": "string"}}
     )
     return defined["custom_field"]["id"]
-
-
-def child(element: Element, name: str) -> Element:
-    found = element.find(name)
-    assert found is not None, f"<{element.tag}> has no <{name}>"
-    return found
-
-
-def text(element: Element, name: str) -> str:
-    return child(element, name).text or ""
 
 
 def items(element: Element, name: str) -> list[str]:
