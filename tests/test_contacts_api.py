@@ -916,7 +916,7 @@ def test_odd_but_harmless_input_is_handled(api: Client) -> None:
         ("PATCH", "/contacts/1", {}, {"last_name": "X", "assigned_to_id": 1e300}, 422),
         ("PATCH", "/contacts/1", {}, {"last_name": "X", "version": "1.0"}, 422),
         ("POST", "/contacts", {}, {"contact": "Ada"}, 422),
-        ("POST", "/contacts", {}, {"contact_id": True, "update_fields": {"last_name": "X"}}, 404),
+        ("POST", "/contacts", {}, {"contact_id": True, "update_fields": {"last_name": "X"}}, 422),
         ("POST", "/contacts", {}, {"contact_id": 1, "update_fields": "last_name"}, 422),
         ("POST", "/contacts", {}, {"first_name": "A", "custom_fields": [{"id": 10**30}]}, 422),
         ("POST", "/contacts", {}, {"first_name": "A", "address_attributes": {"city": ["x"]}}, 422),
