@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "layers" / "shared"))
 
 from local_api.environment import REGION  # noqa: E402
-from local_api.store import free_port, serve_moto, start_dynamodb_local  # noqa: E402
+from local_api.store import free_port, running_dynamodb_local, serve_moto  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 LOOKUP_ROWS = min(ROWS, 5_000)
@@ -162,12 +162,8 @@ def measure(endpoint: str, rows: int = ROWS) -> None:
 
 
 def main() -> int:
-    process, endpoint = start_dynamodb_local()
-    try:
+    with running_dynamodb_local() as endpoint:
         measure(endpoint)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     return 0
 
 

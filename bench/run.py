@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from local_api.environment import REGION, function_environment, local_names  # noqa: E402
 from local_api.gateway import Gateway, LambdaContext  # noqa: E402
-from local_api.store import create_tables, start_dynamodb_local  # noqa: E402
+from local_api.store import create_tables, running_dynamodb_local  # noqa: E402
 from local_api.template import load  # noqa: E402
 
 COLD_RUNS, WARM_CALLS = 10, 1_000
@@ -109,8 +109,7 @@ class Capacity:
 
 def main() -> int:
     template = load()
-    process, endpoint = start_dynamodb_local()
-    try:
+    with running_dynamodb_local() as endpoint:
         env = function_environment(template, local_names(template, "contacts-bench"), endpoint)
         print("Cold start (median of 10 fresh interpreters)")
         for name, seconds, ratio in cold_start(template, env):
@@ -197,9 +196,6 @@ def main() -> int:
         import imports  # bench/imports.py
 
         imports.measure(endpoint)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     return 0
 
 

@@ -21,7 +21,7 @@ from run import Capacity  # bench/run.py
 
 from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway
-from local_api.store import start_dynamodb_local
+from local_api.store import running_dynamodb_local
 from local_api.template import load
 
 TABLE = "contacts-search-scale"
@@ -47,8 +47,7 @@ def _timed_load(loader: Any, client: Any, account: str, contacts: list[Any]) -> 
 
 def main() -> int:
     template = load()
-    process, endpoint = start_dynamodb_local()
-    try:
+    with running_dynamodb_local() as endpoint:
         env = function_environment(template, local_names(template, TABLE), endpoint)
         gateway = Gateway(template, {**env, "POWERTOOLS_LOG_LEVEL": "WARNING"})
         import loader  # bench/loader.py; imports crm, which reads the environment the gateway set
@@ -107,9 +106,6 @@ def main() -> int:
         if failures:
             print(f"\n{failures} queries answered wrongly, or read more than 10% more or less, at {LARGE:,} contacts")
         return 1 if failures else 0
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 if __name__ == "__main__":

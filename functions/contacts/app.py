@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from crm import activities, contacts, history, notes, search
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.fields import minimal_edit
+from crm.fields import minimal_edit, named_contact_id
 from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
 from crm.messages import MESSAGE
@@ -130,13 +130,13 @@ def edit_contact(request: Request) -> Response:
 )
 def delete_named_contact(request: Request) -> Response:
     body = request.body("contact")
-    contact_id = body.get("contact_id", body.get("contactID"))
     unknown = sorted(set(body) - {"contact_id", "contactID"})
     if unknown:
         raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
-    if contact_id is None or isinstance(contact_id, (dict, list, bool)):
+    contact_id = named_contact_id(body)
+    if contact_id is None:
         raise Unprocessable("contact_id is required")
-    contacts.delete(request.principal, resource_id(str(contact_id).strip(), "Contact"), request.if_match())
+    contacts.delete(request.principal, resource_id(contact_id, "Contact"), request.if_match())
     return request.empty()
 
 

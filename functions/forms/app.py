@@ -42,9 +42,7 @@ def submit_form(request: Request) -> Response:
         raise UnsupportedMediaType(f"Send the form as {body.FORM} or {body.MULTIPART}")
     fields = request.fields()
     origin = request.headers.get("origin")
-    account = forms.account_named(fields.get("key"))
-    settings = forms.settings_of(account) if account else forms.Settings(frozenset(), frozenset())
-    # Set before the key is checked, so that a listed page can read why a post was refused.
+    settings = forms.settings_named_by(fields.get("key"))
     request.answer_headers.update(forms.cors_headers(settings, origin))
     principal = forms.form_principal(fields.get("key"))
     forms.check_origin(settings, origin)

@@ -7,7 +7,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,14 @@ def start_dynamodb_local(directory: Path = DYNAMODB_LOCAL) -> tuple[subprocess.P
                 process.kill()
                 raise RuntimeError("DynamoDB Local did not start") from None
             time.sleep(0.2)
+
+
+@contextmanager
+def running_dynamodb_local(directory: Path = DYNAMODB_LOCAL) -> Iterator[str]:
+    """DynamoDB Local for the ``with`` block: its endpoint URL; stopped on the way out."""
+    process, endpoint = start_dynamodb_local(directory)
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

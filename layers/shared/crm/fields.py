@@ -395,18 +395,25 @@ def note_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = No
     return validate(NOTE_FIELDS, body, current, "body")
 
 
+def named_contact_id(body: Mapping[str, Any]) -> str | None:
+    """The minimal JSON API's ``contact_id`` (or ``contactID``), trimmed; None if it sends neither."""
+    named = [body[name] for name in ("contact_id", "contactID") if body.get(name) is not None]
+    if not named:
+        return None
+    if any(isinstance(value, (bool, dict, list)) for value in named) or len({str(v).strip() for v in named}) > 1:
+        raise Unprocessable("contact_id must be one contact's id")
+    return str(named[0]).strip()
+
+
 def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The minimal JSON API's edit: ``{"contact_id": .., "update_fields": {..}}`` (or camelCase)."""
-    contact_id = body.get("contact_id", body.get("contactID"))
     fields = body.get("update_fields", body.get("updateFields"))
+    contact_id = named_contact_id(body) if fields is not None else None
     if contact_id is None or fields is None:
         return None
-    named = {str(body[name]).strip() for name in ("contact_id", "contactID") if name in body}
-    if isinstance(contact_id, (bool, dict, list)) or len(named) > 1:
-        raise Unprocessable("contact_id must be one contact's id")
     if not isinstance(fields, dict):
         raise Unprocessable("update_fields must be an object")
     others = sorted(set(body) - {"contact_id", "contactID", "update_fields", "updateFields"})
     if others:
         raise Unprocessable(f"Unknown fields beside update_fields: {', '.join(others)}")
-    return str(contact_id).strip(), fields
+    return contact_id, fields

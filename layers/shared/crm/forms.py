@@ -41,8 +41,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class Settings:
-    origins: frozenset[str]
-    redirects: frozenset[str]
+    origins: frozenset[str] = frozenset()
+    redirects: frozenset[str] = frozenset()
+
+    def allows(self, origin: str) -> bool:
+        return origin.strip().lower() in self.origins
 
 
 def _origin(url: str) -> str | None:
@@ -62,7 +65,7 @@ def settings_of(account_id: str) -> Settings:
     try:
         item = FormSettingsItem.get(account_pk(account_id), SETTINGS_SK)
     except FormSettingsItem.DoesNotExist:
-        return Settings(frozenset(), frozenset())
+        return Settings()
     return Settings(frozenset(item.origins or ()), frozenset(item.redirects or ()))
 
 
@@ -111,15 +114,16 @@ def _save(account_id: str, wanted: Settings) -> None:
 
 def cors_headers(settings: Settings, origin: str | None) -> dict[str, str]:
     """The headers that let a page on a listed origin read the answer (which depends on Origin)."""
-    if origin and origin.strip().lower() in settings.origins:
+    if origin and settings.allows(origin):
         return {"Access-Control-Allow-Origin": origin.strip(), "Vary": "Accept, Origin"}
     return {"Vary": "Accept, Origin"}
 
 
-def account_named(key: Any) -> str | None:
-    """The account a key names (before it is checked: only to answer in CORS terms)."""
+def settings_named_by(key: Any) -> Settings:
+    """The form settings of the account a key names, before the key is checked (so that a listed
+    page can read why its post was refused); none for a key that names no account."""
     match = KEY_FORMAT.match(key.strip()) if isinstance(key, str) else None
-    return match["account"] if match else None
+    return settings_of(match["account"]) if match else Settings()
 
 
 def form_principal(key: Any) -> Principal:
@@ -134,7 +138,7 @@ def form_principal(key: Any) -> Principal:
 
 def check_origin(settings: Settings, origin: str | None) -> None:
     """A browser says which page posted the form; it must be one the account lists."""
-    if origin is not None and origin.strip().lower() not in settings.origins:
+    if origin is not None and not settings.allows(origin):
         raise Forbidden(f"This account's forms are not accepted from {origin.strip()[:200]}")
 
 
