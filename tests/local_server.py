@@ -6,10 +6,12 @@ tests share it: each module gets a fresh server and store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -67,8 +69,32 @@ def text(element: Element, name: str) -> str:
 class Server:
     base: str
     dynamodb: str
+    s3: str
     key: str
     process: subprocess.Popen
+    data: Path  # its LOCAL_DATA
+
+    def processes(self) -> list[int]:
+        """Every process this server started and still runs (itself, DynamoDB Local, containers)."""
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+        found, wanted = [], [self.process.pid]
+        while wanted:
+            found += wanted
+            wanted = [pid for pid, parent in parents.items() if parent in wanted]
+        return found
+
+    def resident_mb(self) -> float:
+        """The resident memory of all of its processes, in MB."""
+        total = 0
+        for pid in self.processes():
+            status = Path(f"/proc/{pid}/status")
+            with contextlib.suppress(OSError):
+                lines = status.read_text().splitlines()
+                total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+        return total / 1024
 
 
 def request(
@@ -85,21 +111,31 @@ def request(
 
 
 @contextmanager
-def running() -> Iterator[Server]:
-    """A fresh `make run` server (its own store); stopped on exit."""
-    port, db_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(db_port), "PYTHONUNBUFFERED": "1"}
-    env.pop("API_KEY", None)
+def running(data: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A `make run` server with its store in ``data`` (a fresh folder if None); stopped on exit."""
+    with contextlib.ExitStack() as cleanup:
+        if data is None:
+            data = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="contacts-api-")))
+        with start(data, env) as server:
+            yield server
+
+
+@contextmanager
+def start(data: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    port, db_port, s3_port = free_port(), free_port(), free_port()
+    settings = {"PORT": str(port), "DYNAMODB_PORT": str(db_port), "S3_PORT": str(s3_port), "LOCAL_DATA": str(data)}
+    environment = {**os.environ, **settings, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment.pop("API_KEY", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local_api"],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     lines = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -113,11 +149,13 @@ def running() -> Iterator[Server]:
         pytest.fail(f"the local API did not start: {lines}")
     # The server logs a line per request: unread, its pipe would fill and the server block.
     threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
+    base, dynamodb, s3 = (f"http://127.0.0.1:{p}" for p in (port, db_port, s3_port))
+    server = Server(base, dynamodb, s3, lines[-1], process, data)
     try:
-        yield Server(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{db_port}", lines[-1], process)
+        yield server
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
 
 
 def _drain(stream: IO[str]) -> None:

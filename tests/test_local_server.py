@@ -101,7 +101,7 @@ def test_a_photo_is_uploaded_checked_and_downloaded_end_to_end(server: Server) -
     status, _, data = request("POST", f"{server.base}/photos", server.key, body, json_type)
     assert status == 201, data
     photo = json.loads(data)["photo"]
-    assert photo["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
+    assert photo["upload_url"].startswith(f"{server.s3}/")  # the embedded S3
     image = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     status, _, _ = request("PUT", photo["upload_url"], None, image, photo["upload_headers"])
     assert status == 200
@@ -126,7 +126,7 @@ def test_a_file_is_uploaded_and_imported_end_to_end(server: Server) -> None:
     status, _, data = request("POST", f"{server.base}/imports", server.key, body, json_type)
     assert status == 201, data
     job = json.loads(data)["import"]
-    assert job["upload_url"].startswith(f"{server.dynamodb}/")  # the embedded S3
+    assert job["upload_url"].startswith(f"{server.s3}/")  # the embedded S3
     rows = "first_name,last_name,email\nEmmy,Noether,emmy@example.com\nNo,Email,not-an-email\n"
     status, _, _ = request("PUT", job["upload_url"], None, rows.encode(), job["upload_headers"])
     assert status == 200

@@ -7,6 +7,11 @@ answered, as S3 invokes them asynchronously, with Lambda's retries for a failed 
 
 The same server answers Lambda's ``Invoke`` with ``InvocationType=Event`` (a function that goes
 on in another invocation, as the import worker does): the payload is delivered the same way.
+
+For `make run`, both outlive a restart as they outlive a failure on AWS: with a ``state`` folder,
+each event waiting for delivery is a file there until it has been delivered (or given up), and
+those left by a stopped server are delivered when the next one starts (``resume``); with a
+``mirror``, every object a request creates or deletes is kept on disk (local_api.mirror).
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, unquote
 
 import boto3
 from botocore.config import Config
 
+from local_api.containers import Stopping
 from local_api.environment import ACCOUNT, REGION, function_names
+from local_api.mirror import BucketMirror
 from local_api.template import BucketSubscription, Template
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -68,15 +76,30 @@ def _matches(subscription: BucketSubscription, event_name: str, key: str) -> boo
 
 
 class BucketEvents:
-    def __init__(self, template: Template, names: dict[str, str], endpoint: str, invoke: Invoke) -> None:
+    def __init__(
+        self,
+        template: Template,
+        names: dict[str, str],
+        endpoint: str,
+        invoke: Invoke,
+        *,
+        workers: int = 1,
+        state: Path | None = None,
+        mirror: BucketMirror | None = None,
+    ) -> None:
+        """``workers``: how many events are delivered at once (S3 and Lambda deliver many)."""
         self.subscriptions = template.bucket_events
         self.logical_ids = {names[logical_id]: logical_id for logical_id in template.buckets}
         self.functions = {name: logical_id for logical_id, name in function_names(template).items()}
         self.endpoint, self.invoke = endpoint, invoke
-        self.pending: queue.Queue[Callable[[], None]] = queue.Queue()
+        self.state, self.mirror = state, mirror
+        if state is not None:
+            state.mkdir(parents=True, exist_ok=True)
+        self.pending: queue.Queue[dict[str, Any]] = queue.Queue()
         self.failed: list[dict[str, Any]] = []  # what the on-failure destination would hold
         self.silent = False
-        threading.Thread(target=self._deliver_forever, name="s3-events", daemon=True).start()
+        for n in range(workers):
+            threading.Thread(target=self._deliver_forever, name=f"s3-events-{n}", daemon=True).start()
 
     # --- seeing uploads ------------------------------------------------------------------------
 
@@ -90,10 +113,10 @@ class BucketEvents:
                 return self._invoked(unquote(invocation["function"]), environ, start_response)
             bucket, _, key = path.lstrip("/").partition("/")
             headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
-            event_name = None
+            method, event_name = environ.get("REQUEST_METHOD", ""), None
             if bucket in self.logical_ids and key:
                 query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-                event_name = _created(environ.get("REQUEST_METHOD", ""), query, headers)
+                event_name = _created(method, query, headers)
             status: list[str] = []
 
             def noting(code: str, response_headers: Any, *args: Any) -> Any:
@@ -101,8 +124,14 @@ class BucketEvents:
                 return start_response(code, response_headers, *args)
 
             body = app(environ, noting)
-            if event_name and status and status[0].startswith("200") and not self.silent:
-                self.pending.put(lambda: self._deliver(bucket, key, event_name or ""))
+            done = bool(status) and status[0].startswith("2")
+            if done and self.mirror is not None and bucket in self.logical_ids and method not in ("GET", "HEAD"):
+                if key:  # kept on disk before the client hears it is done
+                    self.mirror.sync(bucket, key)
+                else:
+                    self.mirror.sync_bucket(bucket)
+            if event_name and done and not self.silent:
+                self._enqueue({"bucket": bucket, "key": key, "event_name": event_name})
             return body
 
         return middleware
@@ -173,7 +202,7 @@ class BucketEvents:
             return [json.dumps({"Message": f"only asynchronous invocations of {sorted(self.functions)}"}).encode()]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
-        self.pending.put(lambda: self._attempts(logical_id, payload, ASYNC_RETRIES))
+        self._enqueue({"function": logical_id, "payload": payload})
         start_response("202 Accepted", [("Content-Type", "application/json"), ("Content-Length", "0")])
         return [b""]
 
@@ -182,11 +211,35 @@ class BucketEvents:
             try:
                 self.invoke(function, event)
                 return
+            except Stopping:
+                raise  # not a failure: delivered when the server starts again
             except Exception:
                 time.sleep(min(0.05 * 2**attempt, 0.5))  # Lambda waits minutes; locally, keep it short
         self.failed.append(event)
 
-    def _deliver(self, bucket: str, key: str, event_name: str) -> None:
+    def _enqueue(self, delivery: dict[str, Any]) -> None:
+        """Queue an S3 event ({bucket, key, event_name}) or an invocation ({function, payload}),
+        kept on disk until it is delivered when there is a ``state`` folder."""
+        if self.state is not None:
+            path = self.state / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
+            partial = path.with_suffix(".partial")
+            partial.write_text(json.dumps(delivery))
+            partial.replace(path)
+            delivery = {**delivery, "file": str(path)}
+        self.pending.put(delivery)
+
+    def resume(self) -> int:
+        """Queue again what a stopped server left undelivered, oldest first; how many."""
+        left = sorted(self.state.glob("*.json")) if self.state is not None else []
+        for path in left:
+            self.pending.put({**json.loads(path.read_text()), "file": str(path)})
+        return len(left)
+
+    def _deliver(self, delivery: dict[str, Any]) -> None:
+        if "function" in delivery:
+            self._attempts(delivery["function"], delivery["payload"], ASYNC_RETRIES)
+            return
+        bucket, key, event_name = delivery["bucket"], delivery["key"], delivery["event_name"]
         for subscription in self.subscriptions:
             if subscription.bucket != self.logical_ids[bucket] or not _matches(subscription, event_name, key):
                 continue
@@ -196,6 +249,10 @@ class BucketEvents:
         while True:
             delivery = self.pending.get()
             try:
-                delivery()
+                self._deliver(delivery)
+                if "file" in delivery:
+                    Path(delivery["file"]).unlink(missing_ok=True)
+            except Exception as exc:  # the server is stopping: what is on disk is delivered next time
+                print(f"S3 event delivery: {exc}", flush=True)
             finally:
                 self.pending.task_done()

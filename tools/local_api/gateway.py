@@ -11,19 +11,21 @@ from __future__ import annotations
 import base64
 import contextlib
 import fnmatch
-import importlib.util
+import json
 import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from local_api.containers import Containers, FunctionError, LambdaContext, Stopping, load_handler
 from local_api.environment import function_names
 from local_api.permissions import Permissions
 from local_api.streams import MotoStreamReader, StreamDelivery, StreamReader
-from local_api.template import Function, GatewayResponse, Route, Template
+from local_api.template import GatewayResponse, Route, Template
 
 ACCOUNT, API_ID, REGION = "123456789012", "localapi", "us-east-1"
 
@@ -37,25 +39,6 @@ class HttpResponse:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8")
-
-
-@dataclass
-class LambdaContext:
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 512
-    deadline: float = field(default_factory=lambda: time.monotonic() + 10)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 def _segments(path: str) -> list[str]:
@@ -98,52 +81,76 @@ class Gateway:
         environment: dict[str, str],
         stage_in_path: bool = False,
         permissions: Permissions | None = None,
+        containers: Containers | None = None,
     ) -> None:
-        """``permissions``: check each function's AWS calls against its role, as AWS would."""
+        """``permissions``: check each function's AWS calls against its role, as AWS would.
+        ``containers``: run each function in processes of its own, concurrently (`make run`);
+        without, every function runs in this process, one invocation at a time (tests, benchmarks).
+        """
         self.template = template
         self.permissions = permissions
+        self.containers = containers
         self.stage_in_path = stage_in_path  # requestContext.path with /v1, as behind API Gateway
         self.function_names = function_names(template)
         self._handlers: dict[str, Any] = {}
         self.streams: list[StreamDelivery] = []
-        # One invocation at a time, as one Lambda container serves one request at a time.
+        # In this process, one invocation at a time, as one Lambda container serves one at a time.
         self._lock = threading.Lock()
+        self._polling = threading.Lock()  # one reader of each stream, as Lambda's poller is
         os.environ.update(environment)
 
     # --- functions ---------------------------------------------------------------------------
 
     def handler(self, logical_id: str) -> Any:
+        """A function's handler, imported into this process."""
         if logical_id not in self._handlers:
-            function: Function = self.template.functions[logical_id]
-            spec = importlib.util.spec_from_file_location(f"lambda_{logical_id}", function.module_file)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {function.module_file}")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self._handlers[logical_id] = getattr(module, function.attribute)
+            self._handlers[logical_id] = load_handler(self.template.functions[logical_id])
         return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        if self.containers is not None:
+            return self.containers.invoke(logical_id, event)
         acting = self.permissions.acting_as(logical_id) if self.permissions else contextlib.nullcontext()
         with self._lock, acting:
             deadline = time.monotonic() + self.template.functions[logical_id].timeout
             return self.handler(logical_id)(event, LambdaContext(self.function_names[logical_id], deadline=deadline))
 
-    def bind_table(self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False) -> None:
+    def bind_table(
+        self, logical_id: str, name: str, endpoint: str | None, embedded_moto: bool = False, state: Path | None = None
+    ) -> None:
         """The table the functions now use; its stream feeds the functions subscribed to it.
 
         ``embedded_moto``: the table is moto's, in this process (read its stream there).
+        ``state``: a folder where each subscription keeps how far it has read (`make run`).
         """
-        subscriptions = [s for s in self.template.streams if s.table == logical_id]
         kept = [d for d in self.streams if d.subscription.table != logical_id]
-        if subscriptions:
-            reader = MotoStreamReader(name, REGION) if embedded_moto else StreamReader(name, endpoint, REGION)
-            kept += [StreamDelivery(subscription, reader) for subscription in subscriptions]
+        for subscription in (s for s in self.template.streams if s.table == logical_id):
+            if embedded_moto:
+                reader: StreamReader | MotoStreamReader = MotoStreamReader(name, REGION)
+            else:
+                position = state / f"{subscription.function}.json" if state else None
+                reader = StreamReader(name, endpoint, REGION, position)
+            kept.append(StreamDelivery(subscription, reader))
         self.streams = kept
 
     def deliver_streams(self) -> None:
-        for delivery in self.streams:
-            delivery.deliver(self.invoke)
+        with self._polling:
+            for delivery in self.streams:
+                delivery.deliver(self.invoke)
+
+    def poll_streams_forever(self, interval: float = 0.25) -> None:
+        """Deliver the streams' records as Lambda's poller does, a few times a second, on a thread
+        of its own (`make run`: a change's cleanup never holds up the request that made it)."""
+
+        def poll() -> None:
+            while True:
+                try:
+                    self.deliver_streams()
+                except Exception as exc:  # the store is stopping, or restarting; try again
+                    print(f"stream poller: {exc}", flush=True)
+                time.sleep(interval)
+
+        threading.Thread(target=poll, name="stream-poller", daemon=True).start()
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -255,8 +262,16 @@ class Gateway:
             if isinstance(context, HttpResponse):
                 return context
             event["requestContext"]["authorizer"] = context
-        result = self.invoke(route.function, event)
-        if method.upper() != "GET":  # what a change put on the table's stream reaches its consumers
+        try:
+            result = self.invoke(route.function, event)
+        except Stopping:
+            return HttpResponse(503, {"Content-Type": "application/json"}, b'{"message": "Service Unavailable"}')
+        except FunctionError as exc:  # the function failed: API Gateway answers for it
+            timed_out = exc.kind == "TimeoutError"
+            status, message = (504, "Endpoint request timed out") if timed_out else (502, "Internal server error")
+            return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
+        # What a change put on the table's stream reaches its consumers (in containers, the poller's job).
+        if method.upper() != "GET" and self.containers is None:
             self.deliver_streams()
         out = {k: v for k, v in (result.get("headers") or {}).items()}
         for name, values in (result.get("multiValueHeaders") or {}).items():

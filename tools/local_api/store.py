@@ -1,10 +1,13 @@
-"""The local API's storage: moto's in-memory DynamoDB served on loopback, and the tables of template.yaml."""
+"""The local API's storage: AWS's DynamoDB Local (in memory, or on disk for `make run`), moto's S3
+served on loopback, and the tables of template.yaml."""
 
 from __future__ import annotations
 
-import shutil
+import ctypes
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +19,13 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local_api import runtimes
 from local_api.template import ROOT, Template
 
-DYNAMODB_LOCAL = ROOT / ".venv" / "dynamodb-local"  # where `make test` unpacks it
+DYNAMODB_LOCAL = ROOT / ".venv" / "dynamodb-local"  # where `make run` and `make test` unpack it
+# Java 25 warns at every start that sqlite4java loads a native library; the serial collector keeps
+# the JVM's own footprint small (one engine thread does the work anyway).
+JVM_OPTIONS = ("-XX:+UseSerialGC", "-Xmx1g", "--enable-native-access=ALL-UNNAMED")
 
 
 class _QuietHandler(MotoRequestHandler):
@@ -27,17 +34,16 @@ class _QuietHandler(MotoRequestHandler):
 
 
 def serve_moto(port: int, wrap: Callable[[Any], Any] | None = None) -> BaseWSGIServer:
-    """moto's server (DynamoDB and S3) on 127.0.0.1:``port``, one request at a time; ``wrap`` is a
-    WSGI middleware to put in front of it (local_api.buckets' notifications).
+    """moto's server on 127.0.0.1:``port``, for S3 (and Lambda's Invoke, which ``wrap`` answers);
+    ``wrap`` is a WSGI middleware to put in front of it (local_api.buckets' notifications).
 
-    moto's store does not serialise conditional writes made on several threads at once; serving
-    requests one after the other makes each write atomic, as DynamoDB's are.
+    DynamoDB is never served from here: moto copies a whole table on every transaction item.
     """
     app = DomainDispatcherApplication(create_backend_app)
     if wrap is not None:
         app = wrap(app)
-    server = make_server("127.0.0.1", port, app, threaded=False, request_handler=_QuietHandler)
-    threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="s3", daemon=True).start()
     return server
 
 
@@ -73,17 +79,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_dynamodb_local(directory: Path = DYNAMODB_LOCAL) -> tuple[subprocess.Popen, str]:
-    """AWS's DynamoDB Local, in memory, on a free loopback port: (process, endpoint URL)."""
-    jar, java = directory / "DynamoDBLocal.jar", shutil.which("java")
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the thread that started it ends (call
+    it from the main thread), so a killed `make run` leaves no DynamoDB Local holding its port."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_dynamodb_local(
+    directory: Path = DYNAMODB_LOCAL, data: Path | None = None, port: int | None = None
+) -> tuple[subprocess.Popen, str]:
+    """AWS's DynamoDB Local on loopback: (process, endpoint URL). In memory, or with its tables in
+    the folder ``data`` (one database whatever the credentials and region, so contacts-admin with
+    any profile sees the API's table); on ``port``, or a free one."""
+    jar, java = directory / "DynamoDBLocal.jar", runtimes.java()
     if not jar.exists():
-        raise RuntimeError(f"DynamoDB Local is missing ({jar}); `make test` installs it")
+        raise RuntimeError(f"DynamoDB Local is missing ({jar}); `make run` and `make test` install it")
     if java is None:
-        raise RuntimeError("Java 17 is needed for DynamoDB Local")
-    port = free_port()
-    command = [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar", str(jar)]
+        raise RuntimeError("Java 17 or newer is needed for DynamoDB Local; `make run` and `make test` install one")
+    port = port or free_port()
+    storage = ["-inMemory"]
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True)
+        storage = ["-dbPath", str(data), "-sharedDb"]
+    command = [
+        java,
+        *JVM_OPTIONS,
+        f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(jar),
+        *storage,
+        "-port",
+        str(port),
+    ]
     process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-        [*command, "-inMemory", "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        start_new_session=True,  # Ctrl-C is `make run`'s to handle: it stops the store last
     )
     endpoint = f"http://127.0.0.1:{port}"
     # DynamoDB Local checks no signature; botocore still wants credentials to sign with.
@@ -97,7 +131,7 @@ def start_dynamodb_local(directory: Path = DYNAMODB_LOCAL) -> tuple[subprocess.P
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError("DynamoDB Local did not start") from None
+                raise RuntimeError(f"DynamoDB Local did not start on port {port}") from None
             time.sleep(0.2)
 
 

@@ -1,15 +1,18 @@
 """DynamoDB streams on this machine: new records go to their function, as Lambda's poller sends them.
 
-After each request the gateway drains the table's stream, keeps the records a subscription's
-filter lets through, and invokes its function with them; records reported as failed (partial
-batch response) are retried, then kept in ``failed`` as the on-failure queue would keep them.
+After each request (or, for `make run`, a few times a second) the gateway drains the table's
+stream, keeps the records a subscription's filter lets through, and invokes its function with
+them; records reported as failed (partial batch response) are retried, then kept in ``failed``
+as the on-failure queue would keep them.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -44,46 +47,73 @@ def _as_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 
 
 class StreamReader:
-    """Reads a table's stream from the moment it is made."""
+    """Reads a table's stream a page at a time, from where it last stopped.
 
-    def __init__(self, table: str, endpoint: str | None, region: str) -> None:
+    With ``state`` (a file), the position reached is kept there, so that a restarted reader goes
+    on after the last record it returned, as an event source mapping does; without one, or the
+    first time, it starts from the records written after it was made.
+    """
+
+    PAGE = 1000  # GetRecords' own limit
+
+    def __init__(self, table: str, endpoint: str | None, region: str, state: Path | None = None) -> None:
         self.tables = boto3.client("dynamodb", endpoint_url=endpoint or None, region_name=region)
         self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint or None, region_name=region)
         self.arn = self.tables.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        self.state = state
+        saved = json.loads(state.read_text()) if state and state.exists() else {}
+        resuming = saved.get("arn") == self.arn
+        self.positions: dict[str, str] = saved.get("positions", {}) if resuming else {}
+        self.finished: set[str] = set(saved.get("finished", [])) if resuming else set()
         self.iterators: dict[str, str] = {}
-        self.finished: set[str] = set()
         for shard in self._shards():
-            self.iterators[shard] = self._iterator(shard, "LATEST")
+            if shard not in self.finished:
+                self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON" if resuming else "LATEST")
 
     def _shards(self) -> list[str]:
         return [s["ShardId"] for s in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]]
 
     def _iterator(self, shard: str, kind: str) -> str:
-        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, ShardIteratorType=kind)[
-            "ShardIterator"
-        ]
+        """An iterator of ``kind``, or after the last record returned of a shard already read."""
+        where: dict[str, str] = {"ShardIteratorType": kind}
+        if shard in self.positions:
+            where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self.positions[shard]}
+        return self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard, **where)["ShardIterator"]
 
     def read(self) -> list[dict[str, Any]]:
+        """The next records: at most a page of each shard; [] once every shard is read out for now."""
         records, ended = [], False
         for shard, iterator in list(self.iterators.items()):
-            while iterator:
-                page = self.streams.get_records(ShardIterator=iterator)
-                records += [_as_event(r, self.arn) for r in page["Records"]]
-                iterator = page.get("NextShardIterator")  # None once a closed shard is read out
-                if not page["Records"]:
-                    break
-            if iterator is None:
+            try:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=self.PAGE)
+            except self.streams.exceptions.ExpiredIteratorException:
+                self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON")
+                continue
+            records += [_as_event(r, self.arn) for r in page["Records"]]
+            if page["Records"]:
+                self.positions[shard] = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+            following = page.get("NextShardIterator")  # None once a closed shard is read out
+            if following is None:
                 del self.iterators[shard]
                 self.finished.add(shard)
+                self.positions.pop(shard, None)
                 ended = True
             else:
-                self.iterators[shard] = iterator
+                self.iterators[shard] = following
         if ended:  # a shard ended: its successors hold what comes next, from their start
             for shard in self._shards():
                 if shard not in self.iterators and shard not in self.finished:
                     self.iterators[shard] = self._iterator(shard, "TRIM_HORIZON")
-            records += self.read()
         return records
+
+    def save(self) -> None:
+        """Keep the position reached (after what was read has been delivered)."""
+        if self.state is not None:
+            state = {"arn": self.arn, "positions": self.positions, "finished": sorted(self.finished)}
+            self.state.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.state.with_suffix(".partial")
+            partial.write_text(json.dumps(state))
+            partial.replace(self.state)
 
 
 class MotoStreamReader:
@@ -106,6 +136,9 @@ class MotoStreamReader:
         self.position += len(items)
         return [_as_event(copy.deepcopy(item.record), self.arn) for item in items]
 
+    def save(self) -> None:
+        pass  # moto's store lives as long as this process
+
 
 class StreamDelivery:
     """Feeds one subscription from one reader, with the retries Lambda would make."""
@@ -115,11 +148,14 @@ class StreamDelivery:
         self.failed: list[dict[str, Any]] = []
 
     def deliver(self, invoke: Any) -> None:
-        wanted = [
-            r
-            for r in self.reader.read()
-            if not self.subscription.filters or any(matches(p, r) for p in self.subscription.filters)
-        ]
+        """Every record written since, a page at a time."""
+        while records := self.reader.read():
+            self._deliver(records, invoke)
+            self.reader.save()
+
+    def _deliver(self, records: list[dict[str, Any]], invoke: Any) -> None:
+        filters = self.subscription.filters
+        wanted = [r for r in records if not filters or any(matches(p, r) for p in filters)]
         for start in range(0, len(wanted), self.subscription.batch_size):
             batch = wanted[start : start + self.subscription.batch_size]
             for attempt in range(self.subscription.retries + 1):
