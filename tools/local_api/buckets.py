@@ -128,7 +128,7 @@ class BucketEvents:
             if done and self.mirror is not None and bucket in self.logical_ids and method not in ("GET", "HEAD"):
                 if key:  # kept on disk before the client hears it is done
                     self.mirror.sync(bucket, key)
-                else:
+                elif method == "POST":  # DeleteObjects
                     self.mirror.sync_bucket(bucket)
             if event_name and done and not self.silent:
                 self._enqueue({"bucket": bucket, "key": key, "event_name": event_name})

@@ -120,6 +120,7 @@ def make_server(port: int, gateway: Gateway) -> ThreadingHTTPServer:
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             """A request line or headers that do not parse: API Gateway's JSON, not an HTML page."""
             self.close_connection = True
+            self.request_version = self.protocol_version  # unparsed, it is 0.9's: a bare body, no status
             self._send(_error(code, message or self.responses.get(code, ("Error",))[0]))
 
         def log_message(self, format: str, *args: object) -> None:

@@ -32,6 +32,10 @@ def _backend() -> Any:  # moto's S3Backend
 class BucketMirror:
     def __init__(self, folder: Path, buckets: set[str]) -> None:
         self.folder, self.buckets = folder, buckets
+        self.restored = False  # until then the store is not yet what the folder holds: nothing is copied
+
+    def _watched(self, bucket: str) -> bool:
+        return self.restored and bucket in self.buckets
 
     def _path(self, bucket: str, key: str) -> Path:
         return self.folder / bucket / quote(key, safe="")
@@ -43,7 +47,7 @@ class BucketMirror:
 
     def sync(self, bucket: str, key: str) -> None:
         """Copy the object as the store now has it (gone if it is gone)."""
-        if bucket not in self.buckets:
+        if not self._watched(bucket):
             return
         path = self._path(bucket, key)
         found = _backend().get_object(bucket, key)
@@ -63,7 +67,7 @@ class BucketMirror:
     def sync_bucket(self, bucket: str) -> None:
         """After a change of several objects at once (DeleteObjects): drop the copies of those gone."""
         folder = self.folder / bucket
-        if bucket not in self.buckets or not folder.is_dir():
+        if not self._watched(bucket) or not folder.is_dir():
             return
         for path in folder.iterdir():
             if not path.name.endswith(META) and not path.name.startswith("."):
@@ -86,4 +90,5 @@ class BucketMirror:
                 if meta["version_id"] != "null":
                     key._version_id = meta["version_id"]  # moto keeps it there; S3 never reissues one
                 restored += 1
+        self.restored = True
         return restored

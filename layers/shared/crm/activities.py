@@ -34,7 +34,7 @@ from crm.fields import Field, query_value, validate
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import ConditionFailed, backoff, next_id, transact
-from crm.storage.items import ActivityCountItem, ContactItem, HistoryItem, account_pk, dependants_prefix
+from crm.storage.items import ActivityCountItem, ContactItem, HistoryItem, account_pk, dependants_prefix, starting_with
 
 ATTEMPTS = 25  # as for notes: a burst of N writers on one contact needs N rounds
 NO_ORDER = "~"  # sorts after every ISO datetime
@@ -242,7 +242,7 @@ def of_contact(principal: Principal, kind: Kind, contact_id: int, limit: int) ->
 def latest(kind: Kind, pk: str, contact_id: int, state: str, limit: int) -> list[Any]:
     """The contact's last ``limit`` records in one state, last first (a photo's predecessor)."""
     prefix = f"{dependants_prefix(contact_id)}{kind.letter}#{state}#"
-    return list(kind.model.query(pk, kind.model.sk.startswith(prefix), scan_index_forward=False, limit=limit))
+    return list(kind.model.query(pk, starting_with(kind.model.sk, prefix), scan_index_forward=False, limit=limit))
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from crm.storage import files
 from crm.storage.db import BATCH, batch_write
-from crm.storage.items import PHOTO_LETTER, Item, account_pk, dependants_prefix
+from crm.storage.items import PHOTO_LETTER, PREFIXED, Item, account_pk, dependants_prefix, prefix_values
 
 PAGE = 500
 
@@ -46,10 +46,10 @@ def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], 
     client, table = Item._get_connection().connection.client, Item.Meta.table_name
     query = {
         "TableName": table,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "KeyConditionExpression": f"pk = :pk AND {PREFIXED}",
         "ExpressionAttributeValues": {
             ":pk": {"S": account_pk(account_id)},
-            ":prefix": {"S": dependants_prefix(contact_id)},
+            **prefix_values(dependants_prefix(contact_id)),
         },
         "ProjectionExpression": "pk, sk, #refs",
         "ExpressionAttributeNames": {"#refs": "refs"},

@@ -32,6 +32,7 @@ from crm.storage.items import (
     contact_sk,
     dependants_prefix,
     note_sk,
+    starting_with,
 )
 
 NOTES_ON_SHOW = 25
@@ -85,7 +86,9 @@ def load_visible(principal: Principal, contact_id: int) -> Any:
 def _newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
     prefix = f"{dependants_prefix(contact_id)}N#"
     return list(
-        NoteItem.query(account_pk(account_id), NoteItem.sk.startswith(prefix), scan_index_forward=False, limit=limit)
+        NoteItem.query(
+            account_pk(account_id), starting_with(NoteItem.sk, prefix), scan_index_forward=False, limit=limit
+        )
     )
 
 
@@ -117,7 +120,7 @@ def list_contacts(principal: Principal, page: PageRequest) -> Page:
         condition = (ContactItem.is_private == False) | (ContactItem.user_id == principal.user_id)  # noqa: E712
     total = _visible_total(principal)
     pk = account_pk(principal.account_id)
-    return query_page(ContactItem, pk, ContactItem.sk.startswith("C#"), page, total, filter_condition=condition)
+    return query_page(ContactItem, pk, starting_with(ContactItem.sk, "C#"), page, total, filter_condition=condition)
 
 
 def history_of(principal: Principal, contact_id: int, page: PageRequest) -> Page:
@@ -385,7 +388,7 @@ def _activity_counts(principal: Principal, contact_id: int) -> list[Any]:
     """The contact's counts of its calls (messages, ...), each naming the account's count it is part of."""
     prefix = f"{dependants_prefix(contact_id)}COUNT#"
     pk = account_pk(principal.account_id)
-    return list(ActivityCountItem.query(pk, ActivityCountItem.sk.startswith(prefix), consistent_read=True))
+    return list(ActivityCountItem.query(pk, starting_with(ActivityCountItem.sk, prefix), consistent_read=True))
 
 
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:

@@ -46,6 +46,7 @@ from crm.storage.items import (
     CustomFieldNameItem,
     account_pk,
     custom_field_sk,
+    starting_with,
 )
 
 FORMATS = ("string", "integer", "date", "boolean", "list")
@@ -98,7 +99,9 @@ def _count_item(account_id: str) -> Any:
 
 def definitions(account_id: str) -> dict[int, CustomFieldItem]:
     """The account's definitions by id (one consistent Query), for checking and showing values."""
-    items = CustomFieldItem.query(account_pk(account_id), CustomFieldItem.sk.startswith(PREFIX), consistent_read=True)
+    items = CustomFieldItem.query(
+        account_pk(account_id), starting_with(CustomFieldItem.sk, PREFIX), consistent_read=True
+    )
     return {int(item.id): item for item in items}
 
 
@@ -121,7 +124,7 @@ def listing(principal: Principal, page: PageRequest) -> Page:
     """The definitions in id order; total_count is the account's count, kept with every write."""
     pk = account_pk(principal.account_id)
     total = _total(principal.account_id)
-    condition = CustomFieldItem.sk.startswith(PREFIX)
+    condition = starting_with(CustomFieldItem.sk, PREFIX)
     return query_page(CustomFieldItem, pk, condition, page, total, consistent_read=True)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crm.errors import Unprocessable
-from crm.storage.items import ID_WIDTH, PostingItem, account_pk, posting_sk
+from crm.storage.items import ID_WIDTH, PostingItem, account_pk, posting_sk, starting_with
 
 # Everything one change can write must fit one transaction (100 actions): the contact, its history
 # entry, two counters, and for each term at most a delete and a put.
@@ -119,7 +119,7 @@ def uid_term(uid: str) -> str:
 def found_by(principal: Any, term: str) -> list[int]:
     """The ids of the contacts found by ``term`` that this key may see (private ones: their owner's)."""
     prefix = posting_sk(term, 0)[:-ID_WIDTH]
-    postings = PostingItem.query(account_pk(principal.account_id), PostingItem.sk.startswith(prefix))
+    postings = PostingItem.query(account_pk(principal.account_id), starting_with(PostingItem.sk, prefix))
     return [
         int(p.sk[len(prefix) :]) for p in postings if p.o is None or principal.is_admin or int(p.o) == principal.user_id
     ]

@@ -18,7 +18,7 @@ from pynamodb.exceptions import PutError
 
 from crm import times
 from crm.auth import WRITE, FormGrant, Principal, granted_scopes
-from crm.storage.items import AccountItem, KeyItem, UserItem, account_pk
+from crm.storage.items import AccountItem, KeyItem, UserItem, account_pk, starting_with
 
 PREFIX = "ck"
 FORM_PER_MINUTE = 10  # a form key's default rate: a person fills a form in far longer than 6 s
@@ -138,7 +138,7 @@ def authenticate(key: str) -> Principal | None:
 
 
 def list_keys(account_id: str) -> list[KeyItem]:
-    return list(KeyItem.query(account_pk(check_account_id(account_id)), KeyItem.sk.startswith("KEY#")))
+    return list(KeyItem.query(account_pk(check_account_id(account_id)), starting_with(KeyItem.sk, "KEY#")))
 
 
 def revoke(key_public_id: str) -> bool:

@@ -18,7 +18,7 @@ from crm.fields import NOTE_FIELDS, note_changes
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
-from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix, note_sk
+from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix, note_sk, starting_with
 
 # A write that collided with another change to the same contact is retried, with jittered backoff:
 # each round lets one writer through, so a burst of N writers on one contact needs N rounds.
@@ -44,7 +44,7 @@ def listing(principal: Principal, contact_id: int, page: PageRequest) -> Page:
     prefix = f"{dependants_prefix(contact_id)}N#"
     pk = account_pk(principal.account_id)
     total = int(contact.notes_count or 0)
-    return query_page(NoteItem, pk, NoteItem.sk.startswith(prefix), page, total, scan_index_forward=False)
+    return query_page(NoteItem, pk, starting_with(NoteItem.sk, prefix), page, total, scan_index_forward=False)
 
 
 def _write(

@@ -20,7 +20,7 @@ from crm.auth import Principal
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import FIELDS_BY_NAME, query_value
 from crm.paging import Page, PageRequest, seal
-from crm.storage.items import ContactItem, Item, account_pk, contact_sk, posting_sk
+from crm.storage.items import PREFIXED, ContactItem, Item, account_pk, contact_sk, posting_sk, prefix_values
 from crm.times import parse_datetime
 
 FILTERS = ("search", "searchby", "term", "tags", "project_id", "assigned_to_id", "is_company", "updated_since")
@@ -131,7 +131,7 @@ class _Range:
 
 
 def _prefix(prefix: str, fields: frozenset[str] | None = None) -> _Range:
-    return _Range("begins_with(sk, :p)", {":p": {"S": prefix}}, fields)
+    return _Range(PREFIXED, prefix_values(prefix), fields)
 
 
 def _matches(principal: Principal, postings: list[dict[str, Any]], fields: frozenset[str] | None) -> set[int]:

@@ -32,6 +32,7 @@ from crm.storage.items import (
     ImportKeyItem,
     account_pk,
     import_sk,
+    starting_with,
 )
 
 WAITING, RUNNING, COMPLETED, FAILED = "waiting_for_upload", "running", "completed", "failed"
@@ -202,7 +203,7 @@ def listing(principal: Principal, page: PageRequest) -> Page:
     except CountItem.DoesNotExist:
         total = 0
     condition = None if principal.is_admin else ImportItem.user_id == principal.user_id
-    imports = ImportItem.sk.startswith("I#")
+    imports = starting_with(ImportItem.sk, "I#")
     return query_page(ImportItem, pk, imports, page, total, filter_condition=condition, scan_index_forward=False)
 
 

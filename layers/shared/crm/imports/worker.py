@@ -46,6 +46,7 @@ from crm.storage.items import (
     contact_sk,
     import_error_sk,
     import_errors_prefix,
+    starting_with,
 )
 
 CHUNK = 250  # rows planned, written and checkpointed together
@@ -431,7 +432,7 @@ def _report(job: Any) -> str | None:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         writer = csv.writer(text)
         writer.writerow(["line", "errors"])
-        for failure in ImportErrorItem.query(pk, ImportErrorItem.sk.startswith(prefix)):
+        for failure in ImportErrorItem.query(pk, starting_with(ImportErrorItem.sk, prefix)):
             writer.writerow([int(failure.line), "; ".join(failure.messages)])
         text.flush()
         spool.seek(0)

@@ -45,6 +45,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from crm.config import settings
@@ -56,6 +57,25 @@ PHOTO_LETTER = "P"  # a photo's sort keys' letter (crm.photos), which crm.cascad
 
 def account_pk(account_id: str) -> str:
     return f"A#{account_id}"
+
+
+# A prefix's keys are queried as the range from the prefix to the prefix and U+10FFFF, the
+# highest code point (a noncharacter, in no key), not with begins_with: on DynamoDB the two read
+# the same items at the same cost, but DynamoDB Local walks the whole partition for begins_with
+# (x6 slower at 50,000 items, and every item of an account is in its partition) and reads only
+# the range for BETWEEN, so `make run` stays as fast at 100,000 contacts as at 100.
+PREFIX_END = "\U0010ffff"
+PREFIXED = "sk BETWEEN :prefix AND :prefix_end"  # a KeyConditionExpression's range, for raw queries
+
+
+def prefix_values(prefix: str) -> dict[str, dict[str, str]]:
+    """The ExpressionAttributeValues of ``PREFIXED`` for ``prefix``."""
+    return {":prefix": {"S": prefix}, ":prefix_end": {"S": prefix + PREFIX_END}}
+
+
+def starting_with(attribute: UnicodeAttribute, prefix: str) -> Condition:
+    """A PynamoDB range key condition: the sort keys that start with ``prefix``."""
+    return attribute.between(prefix, prefix + PREFIX_END)
 
 
 def contact_sk(contact_id: int) -> str:
