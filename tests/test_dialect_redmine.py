@@ -476,6 +476,27 @@ def test_add_a_contact_to_projects_and_remove_it(redmine: Redmine) -> None:
     assert errors_xml(again) == ["Contact is not in project 1"]
 
 
+def test_create_in_a_project_as_redmine_clients_post_it(redmine: Redmine) -> None:
+    """POST /projects/{project}/contacts.json (python-redmine's create) makes a contact in that
+    project, beside any project_id the body names; its Location is the contact's own URL."""
+    reply = redmine.send("POST", "/projects/crm-sales/contacts.json", {"contact": {"first_name": "Projected"}})
+    assert reply.status == 201, reply.body[:300]
+    contact = reply.json()["contact"]
+    assert contact["project_ids"] == ["crm-sales"]
+    assert reply.headers["location"] == f"/contacts/{contact['id']}.json"
+    assert contact["id"] in ids_xml(redmine.xml(200, "GET", "/contacts.xml?project_id=crm-sales&limit=100"))
+
+    both = redmine.xml(
+        201,
+        "POST",
+        "/projects/crm-sales/contacts.xml",
+        "<contact><first_name>Twice</first_name><project_id>7</project_id></contact>",
+    )
+    assert sorted(items(both, "project-ids")) == ["7", "crm-sales"]
+    same = redmine.json(201, "POST", "/projects/7/contacts", {"contact": {"first_name": "Once", "project_id": 7}})
+    assert same["contact"]["project_ids"] == ["7"]
+
+
 # --- authentication ----------------------------------------------------------------------------
 
 

@@ -89,6 +89,22 @@ def create_contact(request: Request) -> Response:
     return _show(request, contacts.create(request.principal, body), status=201)
 
 
+@app.operation(
+    "POST",
+    "/projects/<project_id>/contacts",
+    summary="Create a contact in this project (Redmine CRM's create)",
+    status=201,
+    body=CONTACT,
+    returns=ONE,
+)
+def create_contact_in_project(request: Request, project_id: str) -> Response:
+    body = dict(request.body("contact"))
+    sent = body.get("project_id")
+    projects = sent if isinstance(sent, list) else [] if sent is None else [sent]
+    body["project_id"] = projects if project_id in projects else [*projects, project_id]
+    return _show(request, contacts.create(request.principal, body), status=201)
+
+
 def _edit(request: Request, contact_id: str, fields: dict) -> Response:
     contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), fields, request.if_match())
     return _show(request, contact)
