@@ -111,20 +111,21 @@ def request(
 
 
 @contextmanager
-def running(data: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running(data: Path | None = None) -> Iterator[Server]:
     """A `make run` server with its store in ``data`` (a fresh folder if None); stopped on exit."""
     with contextlib.ExitStack() as cleanup:
         if data is None:
             data = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="contacts-api-")))
-        with start(data, env) as server:
+        with start(data) as server:
             yield server
 
 
 @contextmanager
-def start(data: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def start(data: Path) -> Iterator[Server]:
+    """A `make run` server over the store in ``data`` (made if missing); stopped on exit."""
     port, db_port, s3_port = free_port(), free_port(), free_port()
     settings = {"PORT": str(port), "DYNAMODB_PORT": str(db_port), "S3_PORT": str(s3_port), "LOCAL_DATA": str(data)}
-    environment = {**os.environ, **settings, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment = {**os.environ, **settings, "PYTHONUNBUFFERED": "1"}
     environment.pop("API_KEY", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local_api"],
