@@ -123,10 +123,9 @@ def test_an_event_that_keeps_failing_is_given_up_not_kept(tmp_path: Path) -> Non
 # --- the stream goes on where it stopped ---------------------------------------------------------
 
 
-def test_a_restarted_stream_reader_goes_on_after_the_last_record_it_returned(
-    dynamodb_local: str, tmp_path: Path
-) -> None:
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name=REGION)
+def streamed_table(endpoint: str) -> tuple[Any, str]:
+    """A new table with a keys-only stream on DynamoDB Local: (client, its name)."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
     table = f"stream-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=table,
@@ -135,6 +134,13 @@ def test_a_restarted_stream_reader_goes_on_after_the_last_record_it_returned(
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
     )
+    return client, table
+
+
+def test_a_restarted_stream_reader_goes_on_after_the_last_record_it_returned(
+    dynamodb_local: str, tmp_path: Path
+) -> None:
+    client, table = streamed_table(dynamodb_local)
     state = tmp_path / "position.json"
 
     def put(name: str) -> None:
@@ -160,15 +166,7 @@ def test_a_restarted_stream_reader_goes_on_after_the_last_record_it_returned(
 
 
 def test_a_reader_without_a_position_starts_with_what_is_written_next(dynamodb_local: str) -> None:
-    client = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name=REGION)
-    table = f"stream-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-    )
+    client, table = streamed_table(dynamodb_local)
     client.put_item(TableName=table, Item={"pk": {"S": "before"}})
     reader = StreamReader(table, dynamodb_local, REGION)
     client.put_item(TableName=table, Item={"pk": {"S": "after"}})

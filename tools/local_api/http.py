@@ -80,8 +80,10 @@ def make_server(port: int, gateway: Gateway) -> ThreadingHTTPServer:
                     size = int(size_line.split(b";")[0].strip(), 16)
                 except ValueError:
                     raise _Refused(400, "Bad Request: invalid chunk size") from None
-                if size < 0 or len(body) + size > MAX_BODY:
-                    raise _Refused(413 if size > 0 else 400, "Request Too Long")
+                if size < 0:
+                    raise _Refused(400, "Bad Request: invalid chunk size")
+                if len(body) + size > MAX_BODY:
+                    raise _Refused(413, "Request Too Long")
                 if size == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from local_api.containers import Stopping
 from local_api.template import StreamSubscription
 
 
@@ -162,6 +163,8 @@ class StreamDelivery:
                 try:
                     answer = invoke(self.subscription.function, {"Records": batch}) or {}
                     failed_ids = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+                except Stopping:
+                    raise  # not a failure: the position is not kept, so the next start delivers them
                 except Exception:
                     failed_ids = {r["dynamodb"]["SequenceNumber"] for r in batch}
                 batch = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed_ids]
