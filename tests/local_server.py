@@ -16,9 +16,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element
@@ -73,6 +74,11 @@ class Server:
     key: str
     process: subprocess.Popen
     data: Path  # its LOCAL_DATA
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=200))  # its latest log lines
+
+    def log(self) -> str:
+        """What the server printed last (its request lines, the functions' logs, its errors)."""
+        return "\n".join(self.output)
 
     def processes(self) -> list[int]:
         """Every process this server started and still runs (itself, DynamoDB Local, containers)."""
@@ -132,7 +138,7 @@ def start(data: Path) -> Iterator[Server]:
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     lines = []
@@ -148,10 +154,10 @@ def start(data: Path) -> Iterator[Server]:
     if not lines or not lines[-1].startswith("ck."):
         process.kill()
         pytest.fail(f"the local API did not start: {lines}")
-    # The server logs a line per request: unread, its pipe would fill and the server block.
-    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
     base, dynamodb, s3 = (f"http://127.0.0.1:{p}" for p in (port, db_port, s3_port))
     server = Server(base, dynamodb, s3, lines[-1], process, data)
+    # The server logs a line per request: unread, its pipe would fill and the server block.
+    threading.Thread(target=_drain, args=(process.stdout, server.output), daemon=True).start()
     try:
         yield server
     finally:
@@ -159,6 +165,6 @@ def start(data: Path) -> Iterator[Server]:
         process.wait(timeout=30)
 
 
-def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+def _drain(stream: IO[str], kept: deque[str]) -> None:
+    for line in stream:
+        kept.append(line.rstrip())

@@ -101,3 +101,26 @@ def test_throttled_writes_are_503_and_store_nothing(
     assert after.json()["contact"] == before  # same version, fields, notes
     assert api.get("/contacts").json()["total_count"] == 1
     assert api.get("/contacts/1/history").json()["total_count"] == 1
+
+
+def test_an_id_counter_held_by_other_transactions_is_503_not_500(api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB refuses a plain write to an item a transaction holds (TransactionConflictException):
+    the id allocation retries it, and past its budget the client is told to retry, not shown a bug."""
+    conflicts: list[str] = []
+
+    def held(model: object, **_: object) -> tuple:
+        conflicts.append(model.name)
+        error = {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}}
+        return AWSResponse("https://dynamodb", 400, {}, None), {**error, "ResponseMetadata": {}}
+
+    events = Item._get_connection().connection.client.meta.events
+    events.register("before-call.dynamodb.UpdateItem", held, unique_id="held")
+    monkeypatch.setattr(db, "backoff", lambda attempt: None)
+    try:
+        reply = api.post("/contacts", {"first_name": "Waiting"})
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", unique_id="held")
+    assert len(conflicts) == db.TRANSACTION_ATTEMPTS
+    assert (reply.status, reply.headers["retry-after"]) == (503, "1")
+    assert reply.json() == {"errors": ["Too many concurrent changes; retry shortly"]}
+    assert api.get("/contacts").json()["total_count"] == 0

@@ -8,11 +8,15 @@ their modules (Powertools' resolver holds the current event, its metrics buffer 
 two invocations never share a process. A container idle for ``LOCAL_IDLE_SECONDS`` (300) is
 stopped, as Lambda reclaims idle environments.
 
+A container's import of its handler is Lambda's init phase, with a limit of its own
+(``INIT_SECONDS``) rather than the function's timeout: a burst that starts many containers at once
+on a busy machine must not time out its first invocations. An init that runs out of time, or
+whose runtime exits, is tried once more within the invocation's own timeout, as Lambda does.
 An invocation that outlives the function's timeout is ended by killing its container, as Lambda
 does. Invocations travel over two pipes as length-prefixed JSON; the handler's own output (its
 logs) goes to `make run`'s.
 
-``python -m local_api.containers LOGICAL_ID REQUESTS_FD ANSWERS_FD`` is the container itself.
+``python -m local_api.containers TEMPLATE LOGICAL_ID REQUESTS_FD ANSWERS_FD`` is the container itself.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local_api.environment import REGION, function_arn, local_names
@@ -37,6 +42,7 @@ from local_api.template import Function, Template, load
 
 HEADER = struct.Struct(">I")
 GRACE = 2.0  # seconds past the function's timeout before its container is killed
+INIT_SECONDS = 10.0  # Lambda's limit on a function's init phase
 
 
 class Stopping(Exception):
@@ -96,8 +102,9 @@ def _read(fd: int, size: int, deadline: float | None) -> bytes | None:
     chunks, wanted = [], size
     while wanted:
         if deadline is not None:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
+            waiting = select.poll()  # not select(): it fails for a descriptor above 1023
+            waiting.register(fd, select.POLLIN)
+            if not waiting.poll(max(0.0, deadline - time.monotonic()) * 1000):
                 raise TimeoutError
         chunk = os.read(fd, wanted)
         if not chunk:
@@ -121,31 +128,56 @@ def _receive(fd: int, deadline: float | None = None) -> Any:
 class Container:
     """One function's process, serving one invocation at a time."""
 
-    def __init__(self, function: Function, name: str) -> None:
-        self.function, self.name = function, name
+    def __init__(self, function: Function, name: str, template: Path) -> None:
+        self.function, self.name, self.template = function, name, template
+        self.initialised = False
+        self._spawn()
+        self.last_used = time.monotonic()
+
+    def _spawn(self) -> None:
         requests_in, self.requests = os.pipe()
         self.answers, answers_out = os.pipe()
-        command = [sys.executable, "-m", "local_api.containers", function.logical_id]
+        command = [sys.executable, "-m", "local_api.containers", str(self.template), self.function.logical_id]
         command += [str(requests_in), str(answers_out)]
         # It ends when its requests pipe does: when `make run` stops, or dies.
         self.process = subprocess.Popen(command, pass_fds=(requests_in, answers_out))  # noqa: S603 (this module)
         os.close(requests_in)
         os.close(answers_out)
-        self.last_used = time.monotonic()
 
-    def invoke(self, event: dict[str, Any]) -> Any:
-        timeout = self.function.timeout
+    def _init(self) -> None:
+        """Wait for the handler's import; FunctionError if it fails twice or raises."""
         try:
-            _send(self.requests, {"event": event, "timeout": timeout, "function_name": self.name})
-            answer = _receive(self.answers, time.monotonic() + timeout + GRACE)
+            answer = self._answer(INIT_SECONDS)
+        except FunctionError:  # out of time, or the runtime exited: once more, within the timeout
+            self._spawn()
+            answer = self._answer(self.function.timeout)
+        if "error" in answer:
+            self.stop()
+            raise FunctionError(answer["error"], answer["type"])
+        self.initialised = True
+
+    def _answer(self, seconds: float) -> dict[str, Any]:
+        """The container's next message; FunctionError (its container stopped) if none comes
+        within ``seconds`` (and the grace past them)."""
+        try:
+            answer = _receive(self.answers, time.monotonic() + seconds + GRACE)
         except TimeoutError:
             self.stop()
-            raise FunctionError(f"Task timed out after {timeout:.2f} seconds", "TimeoutError") from None
+            raise FunctionError(f"Task timed out after {seconds:.2f} seconds", "TimeoutError") from None
         except OSError:
             answer = None
         if answer is None:
             self.stop()
             raise FunctionError("Runtime exited without providing a reason", "Runtime.ExitError")
+        return answer
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        if not self.initialised:
+            self._init()
+        timeout = self.function.timeout
+        with contextlib.suppress(OSError):  # the runtime is gone: reading its answer says so
+            _send(self.requests, {"event": event, "timeout": timeout, "function_name": self.name})
+        answer = self._answer(timeout)
         self.last_used = time.monotonic()
         if "error" in answer:
             raise FunctionError(answer["error"], answer["type"])
@@ -156,9 +188,12 @@ class Container:
         return self.process.poll() is None
 
     def stop(self) -> None:
+        """Kill the process; once only, since a closed descriptor's number is soon another pipe's."""
         for fd in (self.requests, self.answers):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.requests = self.answers = -1
         self.process.kill()
         self.process.wait()
 
@@ -191,7 +226,7 @@ class Containers:
                     break
                 self.changed.wait()
         try:
-            return Container(self.template.functions[logical_id], self.names[logical_id])
+            return Container(self.template.functions[logical_id], self.names[logical_id], self.template.source)
         except BaseException:
             with self.changed:
                 self.running[logical_id] -= 1
@@ -213,11 +248,6 @@ class Containers:
             return container.invoke(event)
         finally:
             self._release(container)
-
-    def processes(self) -> list[int]:
-        """The process ids of every container now running (the benchmark measures them)."""
-        with self.changed:
-            return [c.process.pid for idle in self.idle.values() for c in idle]
 
     def _reap_forever(self) -> None:
         while not self.stopped:
@@ -247,16 +277,20 @@ class Containers:
 # --- the container's side ----------------------------------------------------------------------
 
 
-def serve(logical_id: str, requests: int, answers: int) -> None:
-    """Import the handler (the cold start), then answer invocations until the pipe closes."""
+def serve(template_file: str, logical_id: str, requests: int, answers: int) -> None:
+    """Import the handler (the init phase), say so, then answer invocations until the pipe closes."""
     from local_api.permissions import Permissions
 
-    template = load()
-    function = template.functions[logical_id]
+    template = load(Path(template_file))
     permissions = Permissions(template, local_names(template, os.environ["TABLE_NAME"]))
     permissions.install()
     with permissions.acting_as(logical_id):
-        handler = load_handler(function)
+        try:
+            handler = load_handler(template.functions[logical_id])
+        except Exception as exc:
+            _send(answers, {"error": str(exc), "type": f"Runtime.{type(exc).__name__}"})
+            return
+        _send(answers, {"ready": True})
         while True:
             message = _receive(requests)
             if message is None:
@@ -275,4 +309,4 @@ def serve(logical_id: str, requests: int, answers: int) -> None:
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: `make run` stops us
     os.environ.setdefault("AWS_REGION", REGION)
-    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

@@ -13,6 +13,7 @@ import contextlib
 import fnmatch
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -235,6 +236,8 @@ class Gateway:
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return self.gateway_response("UNAUTHORIZED")
+            # API Gateway logs why in its execution log and answers 500 with a null message.
+            print(f"authorizer failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             return HttpResponse(500, {"Content-Type": "application/json"}, b'{"message": null}')
         if not _allowed(policy, method_arn):
             return self.gateway_response("ACCESS_DENIED")

@@ -107,6 +107,7 @@ class Template:
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Properties
     bucket_events: list[BucketSubscription] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)  # name -> default
+    source: Path = TEMPLATE  # the file it was read from
 
 
 def _statements(props: dict[str, Any], resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -195,5 +196,5 @@ def load(path: Path = TEMPLATE) -> Template:
     declared = (document.get("Parameters") or {}).items()
     parameters = {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
     return Template(
-        functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events, parameters
+        functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events, parameters, path
     )

@@ -126,8 +126,10 @@ def allocate(account_id: str, kind: str, count: int) -> int:
             counter.update(actions=[SequenceItem.value.add(count)])
             return int(counter.value) - count + 1
         except PynamoDBException as exc:
-            if exc.cause_response_code != "TransactionConflictException" or attempt == TRANSACTION_ATTEMPTS - 1:
+            if exc.cause_response_code != "TransactionConflictException":
                 raise
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
             backoff(attempt)
     raise AssertionError("unreachable")
 
