@@ -531,6 +531,17 @@ def test_the_key_as_query_parameter_on_reads_and_writes(server: Server, redmine:
     assert text(fromstring(data, forbid_dtd=True), "first-name") == "Keyed"
 
 
+def test_the_key_in_redmines_own_header(server: Server) -> None:
+    """python-redmine's ``Redmine(url, key=KEY)`` sends ``X-Redmine-API-Key``; a wrong one is 401."""
+    status, _, data = request("GET", f"{server.base}/contacts.json", headers={"X-Redmine-API-Key": server.key})
+    assert status == 200, data[:300]
+    assert "total_count" in json.loads(data)
+    secret = server.key.rsplit(".", 1)[1]
+    wrong = server.key.replace(secret, secret[::-1])
+    status, _, data = request("GET", f"{server.base}/contacts.json", headers={"X-Redmine-API-Key": wrong})
+    assert status == 401, data[:300]
+
+
 def test_a_wrong_key_is_401(server: Server, redmine: Redmine) -> None:
     """A wrong key, as Basic user name or as ``key`` parameter, or none at all, is 401; a refused
     create stores nothing."""
@@ -704,3 +715,52 @@ def test_the_documents_web_form_as_printed_with_a_form_key(
     assert (contact["business_phone"], contact["email_address"]) == ("+44 20 7946 0000", "visitor@example.com")
     assert (contact["tags"], contact["project_ids"]) == (["web", "lead"], [project])
     assert [(f["id"], f["value"]) for f in contact["custom_fields"]] == [(license_field, "GPL")]
+
+
+# --- phones and emails, as Redmine CRM prints them ---------------------------------------------
+
+
+def test_phones_and_emails_arrays_are_shown_in_json_and_xml(redmine: Redmine) -> None:
+    """The document's ``<phones type="array"><phone>...</phone>`` and ``<emails ...>``: what
+    python-redmine reads as ``contact.phones`` and ``contact.emails``."""
+    made = redmine.create(first_name="Arrays", phone="+1 003 322 43 23, +34 600 1", email="a@example.com")
+    assert (made["phones"], made["emails"]) == (["+1 003 322 43 23", "+34 600 1"], ["a@example.com"])
+    assert (made["business_phone"], made["mobile_phone"]) == ("+1 003 322 43 23", "+34 600 1")
+    shown = redmine.xml(200, "GET", f"/contacts/{made['id']}.xml")
+    assert items(shown, "phones") == ["+1 003 322 43 23", "+34 600 1"]
+    assert [item.tag for item in child(shown, "phones")] == ["phone", "phone"]
+    assert items(shown, "emails") == ["a@example.com"]
+    listed = redmine.json(200, "GET", "/contacts.json?search=arrays")["contacts"]
+    assert [c["phones"] for c in listed] == [["+1 003 322 43 23", "+34 600 1"]]
+    empty = redmine.create(first_name="Bare")
+    assert (empty["phones"], empty["emails"]) == ([], [])
+
+
+def test_phones_and_emails_sent_as_arrays_fill_the_fields_in_order(redmine: Redmine) -> None:
+    made = redmine.create(first_name="Filled", phones=["1", {"number": "2"}, "3", "4"], emails=["x@example.com"])
+    assert [made[slot] for slot in ("business_phone", "mobile_phone", "home_phone", "business_phone_2")] == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
+    assert made["email_address"] == "x@example.com"
+    # An array replaces the list: the numbers it leaves out are emptied.
+    fewer = redmine.json(200, "PUT", f"/contacts/{made['id']}.json", {"contact": {"phones": ["9"]}})["contact"]
+    assert (fewer["phones"], fewer["business_phone"], fewer["mobile_phone"]) == (["9"], "9", None)
+    # In XML, as the document prints it.
+    body = '<contact><phones type="array"><phone>7</phone><phone>8</phone></phones></contact>'
+    shown = redmine.xml(200, "PUT", f"/contacts/{made['id']}.xml", body, "application/xml")
+    assert items(shown, "phones") == ["7", "8"]
+    # Sent back beside a field it names (a client saving all it read), the field wins.
+    both = {"contact": {"phones": ["7", "8"], "business_phone": "70"}}
+    saved = redmine.json(200, "PUT", f"/contacts/{made['id']}.json", both)["contact"]
+    assert saved["phones"] == ["70", "8"]
+
+
+def test_too_many_phones_is_422_and_changes_nothing(redmine: Redmine) -> None:
+    made = redmine.create(first_name="Limited", phone="1")
+    reply = redmine.send("PUT", f"/contacts/{made['id']}.json", {"contact": {"phones": [str(n) for n in range(8)]}})
+    assert reply.status == 422
+    assert reply.json() == {"errors": ["Phones takes at most 7 entries"]}
+    assert redmine.contact(made["id"])["phones"] == ["1"]

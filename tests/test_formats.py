@@ -672,11 +672,10 @@ def test_page_request_bounds(query: dict[str, str], limit: int, offset: int) -> 
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"limit": "101"}, "limit must be a whole number from 1 to 100"),
-        ({"limit": "0"}, "limit must be a whole number from 1 to 100"),
-        ({"limit": "abc"}, "limit must be a whole number from 1 to 100"),
-        ({"limit": "-5"}, "limit must be a whole number from 1 to 100"),
-        ({"limit": "2.5"}, "limit must be a whole number from 1 to 100"),
+        ({"limit": "0"}, "limit must be a whole number of at least 1"),
+        ({"limit": "abc"}, "limit must be a whole number of at least 1"),
+        ({"limit": "-5"}, "limit must be a whole number of at least 1"),
+        ({"limit": "2.5"}, "limit must be a whole number of at least 1"),
         ({"offset": "-1"}, "offset must be a whole number from 0 to 10000"),
         ({"offset": str(MAX_OFFSET + 1)}, "offset must be a whole number from 0 to 10000"),
         ({"page": "0"}, "page must be a whole number from 1 to 501"),

@@ -35,6 +35,23 @@ def test_create_show_xml_list_delete(server: Server) -> None:
     assert request("GET", f"{server.base}/contacts/{contact['id']}", server.key)[0] == 404
 
 
+def test_head_is_the_gets_status_and_headers_without_a_body(server: Server) -> None:
+    """As Rails answers it: ActiveResource's ``exists()`` sends ``HEAD /contacts/{id}.xml``."""
+    body = json.dumps({"contact": {"first_name": "Headed"}}).encode()
+    status, _, data = request("POST", f"{server.base}/contacts", server.key, body, {"Content-Type": "application/json"})
+    contact_id = json.loads(data)["contact"]["id"]
+    for path in (f"/contacts/{contact_id}.xml", f"/contacts/{contact_id}", "/contacts.json", "/openapi.json"):
+        got = request("GET", f"{server.base}{path}", server.key)
+        head = request("HEAD", f"{server.base}{path}", server.key)
+        assert (head[0], head[2]) == (200, b""), path
+        for name in ("content-type", "etag", "cache-control"):
+            assert head[1].get(name) == got[1].get(name), (path, name)
+    assert request("HEAD", f"{server.base}/contacts/{contact_id + 1000}.xml", server.key)[:3:2] == (404, b"")
+    assert request("HEAD", f"{server.base}/contacts/{contact_id}.xml")[0] == 401
+    status, _, data = request("GET", f"{server.base}/contacts/{contact_id}", server.key)
+    assert status == 200  # a HEAD changes nothing
+
+
 def test_without_a_key_is_401(server: Server) -> None:
     status, headers, data = request("GET", f"{server.base}/contacts")
     assert status == 401

@@ -16,7 +16,7 @@ from samtranslator.translator.transform import transform
 from local_api.template import ROOT, TEMPLATE, _CfnLoader
 
 API_MD = ROOT.parent / "shared" / "API.md"
-DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs")}
+DOCS_ROUTES = {(method, path) for method in ("GET", "HEAD") for path in ("/openapi.json", "/docs")}
 # The web form checks the form key in its body itself; the authorizer refuses form keys.
 FORM_ROUTES = {("POST", f"/forms/contacts{suffix}") for suffix in ("", ".json", ".xml")}
 SUFFIXES = ("", ".json", ".xml")
@@ -101,6 +101,20 @@ def test_each_contract_route_reaches_its_function_with_each_suffix(cloudformatio
                 assert f"${{{function}.Arn}}" in uri, (method, path, suffix)
                 checked += 1
     assert checked >= 18
+
+
+def test_every_get_answers_head_through_the_same_function(cloudformation: dict[str, Any]) -> None:
+    """Rails answers HEAD as the GET without a body; ActiveResource's exists() relies on it."""
+    methods = _methods(cloudformation)
+    gets = [path for method, path in methods if method == "GET"]
+    assert len(gets) >= 30
+    for path in gets:
+        head = methods.get(("HEAD", path))
+        assert head is not None, f"HEAD {path} is not routed"
+        get = methods[("GET", path)]
+        assert head["x-amazon-apigateway-integration"]["uri"] == get["x-amazon-apigateway-integration"]["uri"], path
+        assert head.get("security") == get.get("security"), path
+    assert {method for method, _ in methods} <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
 
 def _statements(cloudformation: dict[str, Any], role: str) -> list[dict[str, Any]]:

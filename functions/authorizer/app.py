@@ -1,5 +1,5 @@
-"""REQUEST authorizer: finds the key in ``x-api-key``, HTTP Basic (the key as user name, any
-password) or the ``key`` query parameter (Redmine's way).
+"""REQUEST authorizer: finds the key in ``x-api-key``, Redmine's ``X-Redmine-API-Key``, HTTP
+Basic (the key as user name, any password) or the ``key`` query parameter (Redmine's too).
 
 It authenticates only. The policy allows the whole API so that a cached answer stays correct for
 any route; each handler checks the scope of its own operation. A form key is denied everywhere:
@@ -23,8 +23,9 @@ from crm.observability import logger, observed
 
 def _presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    if headers.get("x-api-key"):
-        return headers["x-api-key"]
+    for name in ("x-api-key", "x-redmine-api-key"):
+        if headers.get(name):
+            return headers[name]
     scheme, _, credentials = (headers.get("authorization") or "").partition(" ")
     if scheme.lower() == "basic" and credentials:
         try:

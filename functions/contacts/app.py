@@ -41,13 +41,14 @@ def _view(request: Request, contact: contacts.Contact) -> dict:
 
 
 def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
-    """A written contact. In JSON its id is also at the top level, as a string: the minimal JSON
-    API's clients read ``{"id": "..."}`` from every write."""
+    """A written contact, in its root alone. The answer to a flat JSON body (the minimal JSON
+    API's) also carries the id at the top level, as a string, where its clients read it; beside a
+    root, ActiveResource would not unwrap it."""
     contact_id = int(contact.item.id)
     location = f"/contacts/{contact_id}" if status == 201 else None
-    view = _view(request, contact)
+    beside = None if request.wrapped("contact") else {"id": str(contact_id)}
     return request.one(
-        "contact", view, status=status, version=contact.version, location=location, beside={"id": str(contact_id)}
+        "contact", _view(request, contact), status=status, version=contact.version, location=location, beside=beside
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
+from crm.http import head
 from crm.observability import observed
 
 FUNCTIONS = Path(__file__).resolve().parent.parent
@@ -87,4 +88,4 @@ def swagger() -> Response:
     return Response(200, "text/html; charset=utf-8", html, HEADERS)
 
 
-lambda_handler = observed(app.resolve)
+lambda_handler = observed(head.answering(app.resolve))

@@ -14,7 +14,7 @@ from typing import Any
 from crm import custom_fields, history, index, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, coerce, contact_changes, defaults
+from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, arrays, coerce, contact_changes, defaults
 from crm.http.xml import Nil
 from crm.numbers import whole
 from crm.observability import count, logger
@@ -465,6 +465,7 @@ def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
     view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
     view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
+    view.update(arrays(view))  # Redmine CRM's phones and emails, which its clients read
     if item.photo_id:
         # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
         # with a photo has one, so one without comes back element for element as ContactHero's.

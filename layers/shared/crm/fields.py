@@ -93,6 +93,18 @@ ADDRESS_ALIASES = {
     "postcode": "business_postal_code",
     "country_code": "business_country",
 }
+# Redmine CRM's ``phones`` and ``emails`` arrays, in the order its ``phone`` and ``email`` fill us.
+PHONE_SLOTS = (
+    "business_phone",
+    "mobile_phone",
+    "home_phone",
+    "business_phone_2",
+    "mobile_phone_2",
+    "home_phone_2",
+    "other_phone",
+)
+EMAIL_SLOTS = ("email_address", "email_address_2", "email_address_3")
+ARRAYS = {"phones": (PHONE_SLOTS, "number"), "emails": (EMAIL_SLOTS, "address")}
 # Associations a client may send back, as a list, from a representation it read; they are not
 # changed through the contact (notes have their own routes).
 ECHOED = {"notes"}
@@ -234,7 +246,35 @@ def _split(value: Any) -> list[Any]:
     return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
 
 
-ALIASES = {"name", "email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes"}
+ALIASES = {"name", "email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes", *ARRAYS}
+
+
+def arrays(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Redmine CRM's ``phones`` and ``emails`` of a contact: its numbers and addresses, in order."""
+    return {
+        name: [value for value in (values.get(slot) for slot in slots) if isinstance(value, str) and value]
+        for name, (slots, _) in ARRAYS.items()
+    }
+
+
+def _from_array(name: str, value: Any, body: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
+    """The fields a ``phones`` or ``emails`` array sets: its entries fill the slots in order and
+    empty the rest. A body that names a slot itself keeps it and the array is ignored: that is a
+    client sending back all it read (ActiveResource's save) beside the fields it changed."""
+    slots, key = ARRAYS[name]
+    if any(slot in body for slot in slots):
+        return {}
+    entries = value if isinstance(value, list) else _split(value) if isinstance(value, str) else None
+    if entries is None:
+        errors.append(f"{name.capitalize()} must be a list")
+        return {}
+    # Redmine's plugin prints {"number": ...} and {"address": ...}; its document, plain text.
+    entries = [entry.get(key) if isinstance(entry, dict) else entry for entry in entries]
+    entries = [entry for entry in entries if entry not in (None, "")]
+    if len(entries) > len(slots):
+        errors.append(f"{name.capitalize()} takes at most {len(slots)} entries")
+        return {}
+    return dict(zip(slots, [*entries, *[None] * (len(slots) - len(entries))], strict=True))
 
 
 def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
@@ -249,6 +289,8 @@ def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
             aliased.update(zip(("email_address", "email_address_2", "email_address_3"), _split(value), strict=False))
         elif name == "phone":
             aliased.update(zip(("business_phone", "mobile_phone", "home_phone"), _split(value), strict=False))
+        elif name in ARRAYS:
+            aliased.update(_from_array(name, value, body, errors))
         elif name == "website":
             aliased["url"] = value
         elif name == "tag_list":

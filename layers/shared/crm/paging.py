@@ -97,7 +97,8 @@ def _whole(query: Mapping[str, str], name: str, low: int, high: int | None = Non
 
 
 def page_request(query: Mapping[str, str], fp: str) -> PageRequest:
-    limit = _whole(query, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
+    # Above the most a page holds is served as that most, as Redmine does: its clients page on it.
+    limit = min(_whole(query, "limit", 1) or DEFAULT_LIMIT, MAX_LIMIT)
     offset = _whole(query, "offset", 0, MAX_OFFSET)
     page = _whole(query, "page", 1, MAX_OFFSET // limit + 1)
     cursor = query.get("cursor") or None

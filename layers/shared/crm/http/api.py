@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from crm.auth import READ, WRITE, Principal
 from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
-from crm.http import body, negotiation, openapi, render
+from crm.http import body, head, negotiation, openapi, render
 from crm.numbers import whole
 from crm.observability import logger, observed
 from crm.paging import Page, PageRequest, fingerprint, page_request
@@ -70,6 +70,12 @@ class Request:
             wrapped = fields[root]
             return {**{k: v for k, v in fields.items() if k != root}, **wrapped}
         return fields
+
+    def wrapped(self, root: str) -> bool:
+        """Whether the body came in its root (``{"<root>": {...}}``), as Rails and Redmine send it;
+        a flat JSON body is the minimal API's."""
+        xml_root, fields = self._body
+        return xml_root is not None or isinstance(fields.get(root), dict)
 
     def if_match(self) -> int | None:
         """The version an ``If-Match`` header asks for (``"3"``, ``W/"3"`` or ``3``); ``*`` is any."""
@@ -156,6 +162,9 @@ class Api(APIGatewayRestResolver):
         return self.context["request"]
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return head.answering(self._resolve_one)(event, context)
+
+    def _resolve_one(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         path, suffix = negotiation.split_suffix(event.get("path") or "/")
         event = {**event, "path": path}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.fields import CONTACT_FIELDS, Field
+from crm.fields import ARRAYS, CONTACT_FIELDS, Field
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -68,6 +68,14 @@ CONTACT["properties"]["photo_url"] = {
     "readOnly": True,
     "description": "Downloads the current photo for a few minutes; absent without one",
 }
+for _name, (_slots, _key) in ARRAYS.items():
+    CONTACT["properties"][_name] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "maxItems": len(_slots),
+        "description": f"Redmine CRM's list of {_name}: {', '.join(_slots)} in that order. Sent, it fills"
+        " them and empties the rest, unless the body names one of them itself.",
+    }
 ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
 ERROR_STATUSES = (
     (400, "Malformed request or parameters"),
@@ -102,7 +110,9 @@ def query(name: str, description: str, schema: dict[str, Any] | None = None) -> 
 
 PAGING = (
     query(
-        "limit", f"Items per page (default {DEFAULT_LIMIT}).", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}
+        "limit",
+        f"Items per page (default {DEFAULT_LIMIT}); above {MAX_LIMIT} is served as {MAX_LIMIT}, as Redmine does.",
+        {"type": "integer", "minimum": 1},
     ),
     query("offset", "Items to skip (read and skipped).", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
     query("page", "Page number from 1; offset = (page - 1) * limit.", {"type": "integer", "minimum": 1}),
