@@ -764,3 +764,53 @@ def test_too_many_phones_is_422_and_changes_nothing(redmine: Redmine) -> None:
     assert reply.status == 422
     assert reply.json() == {"errors": ["Phones takes at most 7 entries"]}
     assert redmine.contact(made["id"])["phones"] == ["1"]
+
+
+# --- notes by their own id -----------------------------------------------------------------------
+
+
+def test_a_note_made_in_xml_is_shown_as_the_plugin_shows_it(redmine: Redmine) -> None:
+    contact = redmine.create(first_name="Xml", last_name="Noted")
+    body = (
+        f"<note><source_type>Contact</source_type><source_id>{contact['id']}</source_id>"
+        "<subject>Visit</subject><content>Met at the fair</content></note>"
+    )
+    made = redmine.xml(201, "POST", "/notes.xml", body, "application/xml")
+    assert (text(made, "subject"), text(made, "content"), text(made, "source-type")) == (
+        "Visit",
+        "Met at the fair",
+        "Contact",
+    )
+    assert child(made, "source").attrib == {"id": str(contact["id"]), "type": "Contact"}
+    note_id = int(text(made, "id"))
+    assert (
+        redmine.json(200, "GET", f"/contacts/{contact['id']}/notes/{note_id}.json")["note"]["body"] == "Met at the fair"
+    )
+    history = redmine.json(200, "GET", f"/contacts/{contact['id']}/history.json")["history"]
+    assert (history[0]["action"], history[0]["subject"], history[0]["note_id"]) == ("created", "note", note_id)
+    assert [c["field"] for c in history[0]["changes"]] == ["body", "subject"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"note": {"content": "Orphan"}}, "Source id is required: the contact the note is of"),
+        ({"note": {"source_type": "Deal", "source_id": 1, "content": "x"}}, "Source type must be Contact"),
+        ({"note": {"source_id": 1, "content": "x", "color": "red"}}, "Unknown fields: color"),
+        ({"note": {"source_id": "one", "content": "x"}}, "Source id must be a contact's id"),
+    ],
+)
+def test_a_bad_note_is_422_and_stores_nothing(redmine: Redmine, body: dict, message: str) -> None:
+    reply = redmine.send("POST", "/notes.json", body)
+    assert reply.status == 422, reply.body
+    assert reply.json()["errors"][0].startswith(message)
+
+
+def test_notes_of_another_account_or_a_deleted_contact_are_404(server: Server, redmine: Redmine) -> None:
+    contact = redmine.create(first_name="Gone")
+    made = redmine.json(201, "POST", "/notes.json", {"note": {"source_id": contact["id"], "content": "Soon gone"}})
+    note_id = made["note"]["id"]
+    assert redmine.send("GET", "/notes/999999.json").status == 404
+    redmine.send("DELETE", f"/contacts/{contact['id']}.json")
+    assert redmine.send("GET", f"/notes/{note_id}.json").status == 404
+    assert redmine.send("GET", f"/notes.json?source_type=Contact&source_id={contact['id']}").status == 404

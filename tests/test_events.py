@@ -107,6 +107,15 @@ EXPECTED: dict[str, int | str] = {
     "notes/list-json.json": 200,
     "notes/list-xml.json": 200,
     "notes/delete.json": 204,
+    "notes/redmine-create.json": 201,
+    "notes/redmine-create-json.json": 201,
+    "notes/redmine-create-xml.json": 201,
+    "notes/redmine-show.json": 200,
+    "notes/redmine-update-put.json": 200,
+    "notes/redmine-list.json": 200,
+    "notes/redmine-list-json.json": 200,
+    "notes/redmine-list-xml.json": 200,
+    "notes/redmine-delete.json": 204,
     "calls/create.json": 201,
     "calls/create-json.json": 201,
     "calls/create-xml.json": 201,
@@ -504,7 +513,9 @@ def test_every_route_has_an_event() -> None:
     missing = [
         f"{route.method} {route.path} ({route.function})"
         for route in GATEWAY.template.routes
-        if route.function in with_events and (route.path, route.method) not in sent
+        if route.function in with_events
+        # A HEAD is served as its GET (crm.http.head): the GET's events stand for it.
+        and (route.path, "GET" if route.method == "HEAD" else route.method) not in sent
     ]
     assert missing == [], "routes without an event in events/"
 

@@ -113,3 +113,28 @@ def test_a_stale_save_is_a_conflict(redmine: Redmine) -> None:
     with pytest.raises(ConflictError):
         second.save(last_name="Two", version=second.version)
     assert redmine.contact.get(made.id).last_name == "One"
+
+
+def test_notes_by_their_own_id(redmine: Redmine) -> None:
+    """Redmine CRM's notes API: the same notes ContactHero's routes show, its content their body."""
+    contact = redmine.contact.create(project_id=1, first_name="Noted")
+    note = redmine.note.create(source_type="Contact", source_id=contact.id, subject="Call", content="Discussed terms")
+    got = redmine.note.get(note.id)
+    assert (got.subject, got.content, got.source_type, got.source_id) == (
+        "Call",
+        "Discussed terms",
+        "Contact",
+        contact.id,
+    )
+    assert got.source == {"id": contact.id, "type": "Contact"}
+    shown = redmine.contact.get(contact.id, include="notes")
+    assert [n["body"] for n in shown.notes] == ["Discussed terms"]
+
+    got.content = "Agreed"
+    got.save()
+    assert (redmine.note.get(note.id).content, redmine.note.get(note.id).subject) == ("Agreed", "Call")
+    listed = redmine.note.filter(source_type="Contact", source_id=contact.id)
+    assert [(n.id, n.content) for n in listed] == [(note.id, "Agreed")]
+
+    assert redmine.note.delete(note.id) is True
+    assert list(redmine.note.filter(source_type="Contact", source_id=contact.id)) == []

@@ -33,6 +33,7 @@ from crm.storage.items import (
     dependants_prefix,
     note_sk,
     starting_with,
+    with_ref,
 )
 
 NOTES_ON_SHOW = 25
@@ -240,8 +241,8 @@ def create(principal: Principal, body: dict[str, Any], checked: Draft | None = N
         tx.save(item, condition=ContactItem.sk.does_not_exist())
         index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
         tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
-        for note in made.notes:
-            tx.save(note, condition=NoteItem.sk.does_not_exist())
+        for written in (item for note in made.notes for item in with_ref(note)):
+            tx.save(written, condition=NoteItem.sk.does_not_exist())
         stage_counts(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
 
     transact(stage)

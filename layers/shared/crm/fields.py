@@ -374,6 +374,7 @@ NOTE_FIELDS: tuple[Field, ...] = (
     Field("created_at", "datetime", writable=False),
     Field("updated_at", "datetime", writable=False),
     Field("version", "integer", writable=False),
+    Field("subject"),  # Redmine CRM's
     Field("body", "text"),
 )
 

@@ -1,8 +1,9 @@
-"""Notes of a contact: ContactHero's ``body`` with who and when.
+"""Notes of a contact: ContactHero's ``body`` (Redmine CRM's ``content``), a ``subject``, who and when.
 
 A note lives under its contact (``D#<contact>#N#<note>``), so a contact's notes are one Query and
-go with it when it is deleted. Every change to a note is one transaction with the contact (its
-``last_action_at``, note count and history number) and the contact's history entry.
+go with it when it is deleted; ``N#<note>`` names its contact, so a note is also found by its id
+alone. Every change to a note is one transaction with the contact (its ``last_action_at``, note
+count and history number) and the contact's history entry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from crm.fields import NOTE_FIELDS, note_changes
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
-from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix, note_sk, starting_with
+from crm.storage.items import (
+    ContactItem,
+    HistoryItem,
+    NoteItem,
+    NoteRefItem,
+    account_pk,
+    dependants_prefix,
+    note_ref_sk,
+    note_sk,
+    starting_with,
+    with_ref,
+)
 
 # A write that collided with another change to the same contact is retried, with jittered backoff:
 # each round lets one writer through, so a burst of N writers on one contact needs N rounds.
@@ -36,6 +48,15 @@ def _load(principal: Principal, contact_id: int, note_id: int) -> tuple[Any, Any
 
 def get(principal: Principal, contact_id: int, note_id: int) -> Any:
     return _load(principal, contact_id, note_id)[1]
+
+
+def contact_of(principal: Principal, note_id: int) -> int:
+    """The id of the contact a note is of (Redmine's ``/notes/{id}`` names no contact)."""
+    try:
+        ref = NoteRefItem.get(account_pk(principal.account_id), note_ref_sk(note_id), consistent_read=True)
+    except NoteRefItem.DoesNotExist:
+        raise NotFound("Note not found") from None
+    return int(ref.contact_id)
 
 
 def listing(principal: Principal, contact_id: int, page: PageRequest) -> Page:
@@ -65,13 +86,16 @@ def _write(
         tx.update(contact, actions=actions, condition=ContactItem.history_count == read_count)
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         if action == "created":
-            tx.save(note, condition=NoteItem.sk.does_not_exist())
+            for written in with_ref(note):
+                tx.save(written, condition=NoteItem.sk.does_not_exist())
         elif action == "updated":
             condition = NoteItem.version == int(note.version) - 1
+            subject = NoteItem.subject.set(note.subject) if note.subject is not None else NoteItem.subject.remove()
             tx.update(
                 note,
                 actions=[
                     NoteItem.body.set(note.body),
+                    subject,
                     NoteItem.updated_at.set(note.updated_at),
                     NoteItem.version.set(int(note.version)),
                 ],
@@ -79,6 +103,7 @@ def _write(
             )
         else:
             tx.delete(note, condition=NoteItem.version == int(note.version))
+            tx.delete(NoteRefItem(note.pk, note_ref_sk(int(note.id))))
 
     transact(stage)
 
@@ -94,13 +119,15 @@ def create(principal: Principal, contact_id: int, body: dict[str, Any]) -> Any:
             id=note_id,
             contact_id=contact_id,
             user_id=principal.user_id,
+            subject=fields.get("subject"),
             body=fields["body"],
             created_at=now,
             updated_at=now,
             version=1,
         )
         try:
-            _write(principal, contact, note, "created", {"body": (None, note.body)}, 1, now)
+            created = {"body": (None, note.body), **({"subject": (None, note.subject)} if note.subject else {})}
+            _write(principal, contact, note, "created", created, 1, now)
         except ConditionFailed:
             backoff(attempt)  # another change to the contact took the history number: again
             continue
@@ -118,10 +145,12 @@ def update(principal: Principal, contact_id: int, note_id: int, body: dict[str, 
             raise Conflict(f"Note is at version {int(note.version)}, not {wanted_version}")
         current = {field.name: getattr(note, field.name) for field in NOTE_FIELDS}
         fields = note_changes(body, current)
-        if fields.get("body", note.body) == note.body:
+        changes = {name: (current[name], new) for name, new in fields.items() if new != current[name]}
+        if not changes:
             return note
-        changes, now = {"body": (note.body, fields["body"])}, times.now()
-        note.body, note.updated_at, note.version = fields["body"], now, int(note.version) + 1
+        now = times.now()
+        note.body, note.subject = fields.get("body", note.body), fields.get("subject", note.subject)
+        note.updated_at, note.version = now, int(note.version) + 1
         try:
             _write(principal, contact, note, "updated", changes, 0, now)
         except ConditionFailed:
@@ -150,8 +179,9 @@ def delete(principal: Principal, contact_id: int, note_id: int, if_match: int | 
 
 
 def view(note: Any) -> dict[str, Any]:
-    """ContactHero's note: body, contact-id, created-at, id, updated-at, user-id (its version is the ETag)."""
-    return {
+    """ContactHero's note: body, contact-id, created-at, id, updated-at, user-id (its version is the
+    ETag); a subject only if it has one, so a ContactHero note is element for element the document's."""
+    view = {
         "body": note.body,
         "contact_id": int(note.contact_id),
         "created_at": datetime.fromisoformat(note.created_at),
@@ -159,3 +189,6 @@ def view(note: Any) -> dict[str, Any]:
         "updated_at": datetime.fromisoformat(note.updated_at),
         "user_id": int(note.user_id),
     }
+    if note.subject:
+        view["subject"] = note.subject
+    return dict(sorted(view.items()))

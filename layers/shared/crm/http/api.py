@@ -247,6 +247,16 @@ class Api(APIGatewayRestResolver):
             self.route(
                 path, method, summary=summary, tags=[self.resource], openapi_extensions=docs, responses=responses
             )(endpoint)
+            if method == "GET":  # served as the GET (crm.http.head); documented so, without bodies
+                bare = {code: {"description": answer["description"]} for code, answer in responses.items()}
+                self.route(
+                    path,
+                    "HEAD",
+                    summary=f"{summary}: its headers only",
+                    tags=[self.resource],
+                    openapi_extensions=docs,
+                    responses=bare,
+                )(endpoint)
             return func
 
         return decorator

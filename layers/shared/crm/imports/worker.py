@@ -47,6 +47,7 @@ from crm.storage.items import (
     import_error_sk,
     import_errors_prefix,
     starting_with,
+    with_ref,
 )
 
 CHUNK = 250  # rows planned, written and checkpointed together
@@ -351,7 +352,8 @@ def _write(
         keys = [(new.item.pk, new.item.sk) for new in made]
         there = {int(c.id) for c in ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id"])}
         made = [new for new in made if int(new.item.id) not in there]
-    hanging = [item for new in made for item in (*index.postings(new.item), new.entry, *new.notes)]
+    notes = [item for new in made for note in new.notes for item in with_ref(note)]
+    hanging = [*(item for new in made for item in (*index.postings(new.item), new.entry)), *notes]
     _put_all(hanging + failed_items)
     _put_all([new.item for new in made])
     late_failures = []

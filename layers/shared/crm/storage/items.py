@@ -12,6 +12,7 @@ reach another account's data without naming it. Sort keys:
     CF#<field id:010>             a custom field definition
     C#<contact id:010>            a contact (contacts list in id order with one Query)
     D#<contact id:010>#N#<id:010> a note of the contact
+    N#<note id:010>               names the contact of a note, which is so found by its id alone
     D#<contact id:010>#H#<n:010>  the n-th history entry of the contact
     L#..., LO#..., D#<contact>#L#... a call, in its three places (crm.activities)
     M#..., MO#..., D#<contact>#M#... a message, likewise
@@ -196,10 +197,30 @@ class NoteItem(Item):
     id = NumberAttribute()
     contact_id = NumberAttribute()
     user_id = NumberAttribute()
+    subject = UnicodeAttribute(null=True)  # Redmine CRM's
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    refs = ListAttribute(of=UnicodeAttribute, null=True)  # its NoteRefItem, which goes with it
+
+
+class NoteRefItem(Item):
+    """``N#<note id>``: the contact of a note, so that Redmine's ``/notes/{id}`` finds it by one read."""
+
+    contact_id = NumberAttribute()
+
+
+def note_ref_sk(note_id: int) -> str:
+    return f"N#{note_id:0{ID_WIDTH}d}"
+
+
+def with_ref(note: NoteItem) -> list[Item]:
+    """A new note and its ``N#`` item, to be written together; the note's ``refs`` name it, so the
+    cleanup of a deleted contact deletes both."""
+    ref = note_ref_sk(int(note.id))
+    note.refs = [ref]
+    return [note, NoteRefItem(note.pk, ref, contact_id=int(note.contact_id))]
 
 
 class HistoryItem(Item):
