@@ -6,13 +6,14 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, contacts, history, notes, search
+from crm import activities, contacts, history, notes, search, tags
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import minimal_edit, named_contact_id
 from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
 from crm.messages import MESSAGE
+from crm.paging import page_of
 from crm.photos import PHOTO
 
 app = Api("contacts")
@@ -275,3 +276,24 @@ def add_project(request: Request, contact_id: str) -> Response:
 def remove_project(request: Request, contact_id: str, project_id: str) -> Response:
     contacts.remove_project(request.principal, resource_id(contact_id, "Contact"), project_id)
     return request.empty()
+
+
+TAG = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "As it was last written"},
+        "count": {"type": "integer", "minimum": 1, "description": "Contacts this key may see that carry it"},
+    },
+}
+
+
+@app.operation(
+    "GET",
+    "/contacts_tags",
+    summary="The tags of the contacts this key may see, by name, each with how many carry it (Redmine CRM)",
+    query=openapi.PAGING,
+    returns=openapi.listing("tags", TAG),
+)
+def list_tags(request: Request) -> Response:
+    page = page_of(tags.listing(request.principal), request.page())
+    return request.many("tags", "tag", page, page.items)

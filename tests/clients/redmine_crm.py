@@ -65,3 +65,11 @@ class Note(BaseResource):
     query_create = "/notes.json"
     query_update = "/notes/{}.json"
     query_delete = "/notes/{}.json"
+
+
+class ContactTag(BaseResource):
+    redmine_version = (2, 3, 0)
+    requirements = (("CRM plugin", "3.4.0"),)
+    container_all = "tags"
+    query_all = "/contacts_tags.json"
+    _repr: ClassVar[list[list[str]]] = [["name"]]

@@ -138,3 +138,12 @@ def test_notes_by_their_own_id(redmine: Redmine) -> None:
 
     assert redmine.note.delete(note.id) is True
     assert list(redmine.note.filter(source_type="Contact", source_id=contact.id)) == []
+
+
+def test_tags_with_their_counts(redmine: Redmine) -> None:
+    before = {tag.name: tag.count for tag in redmine.contact_tag.all()}
+    redmine.contact.create(project_id=1, first_name="Tagged", tag_list=["counted tag", "other tag"])
+    redmine.contact.create(project_id=1, first_name="Tagged too", tag_list="counted tag")
+    after = {tag.name: tag.count for tag in redmine.contact_tag.all()}
+    assert after["counted tag"] == before.get("counted tag", 0) + 2
+    assert after["other tag"] == before.get("other tag", 0) + 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from crm import custom_fields, history, index, times
+from crm import custom_fields, history, index, tags, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, arrays, coerce, contact_changes, defaults
@@ -240,6 +240,7 @@ def create(principal: Principal, body: dict[str, Any], checked: Draft | None = N
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
         index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
+        tags.stage(tx, principal.account_id, tags.moves(None, None, item.tags, index.owner(item), {}))
         tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
         for written in (item for note in made.notes for item in with_ref(note)):
             tx.save(written, condition=NoteItem.sk.does_not_exist())
@@ -269,6 +270,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
     read_version, read_count, now = int(item.version), int(item.history_count or 0), times.now()
     was_private, old_owner, old_terms = bool(item.is_private), index.owner(item), dict(item.search_terms or {})
+    old_tags = list(item.tags or ())
     actions = [
         getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
         for name, (_, new) in changes.items()
@@ -295,6 +297,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         stage_counts(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
+        tags.stage(tx, principal.account_id, tags.moves(old_tags, old_owner, item.tags, index.owner(item), {}))
         owner = int(item.user_id)
         _stage_activity_counts(tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False)
 
@@ -438,6 +441,7 @@ def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
         tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
         stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
+        tags.stage(tx, principal.account_id, tags.moves(item.tags, index.owner(item), None, None, {}))
         owner = int(item.user_id) if item.is_private else None
         _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
 

@@ -110,3 +110,11 @@ def page_request(query: Mapping[str, str], fp: str) -> PageRequest:
     if page is not None:
         offset = (page - 1) * limit
     return PageRequest(limit=limit, offset=offset or 0, fingerprint=fp)
+
+
+def page_of(items: list[Any], page: PageRequest) -> Page:
+    """A page of a list already whole in memory (small ones: an account's tags), cursor or offset."""
+    shown = items[page.offset : page.offset + page.limit]
+    end = page.offset + len(shown)
+    next_cursor = seal(page.fingerprint, end, str(end)) if shown and end < len(items) else None
+    return Page(items=shown, offset=page.offset, limit=page.limit, total_count=len(items), next_cursor=next_cursor)

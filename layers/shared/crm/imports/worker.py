@@ -31,7 +31,7 @@ from functools import cache
 from itertools import islice
 from typing import IO, Any
 
-from crm import config, contacts, custom_fields, index, notes, times
+from crm import config, contacts, custom_fields, index, notes, tags, times
 from crm.auth import Principal
 from crm.errors import ApiError
 from crm.imports import Row, csv_rows, documents, jobs, vcards
@@ -81,6 +81,7 @@ class Outcome:
     updated: int = 0
     skipped: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)  # {"line", "messages"}
+    tags: tags.Moves = field(default_factory=dict)  # how the created contacts move the tag counts
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -343,6 +344,7 @@ def _write(
             made.append(new)
             outcome.created += 1
             outcome.private += 1 if new.item.is_private else 0
+            tags.moves(None, None, new.item.tags, index.owner(new.item), outcome.tags)
         elif action == "s":
             outcome.skipped += 1
         elif action == "f":
@@ -384,6 +386,32 @@ def _update(principal: Principal, contact_id: int, row: Row, draft: Any) -> list
     return None
 
 
+TAG_UPDATES = 90  # of a transaction's 100 items, beside the checkpoint's own
+
+
+def _count_tags(job: Any, condition: Any, updates: list[tags.Update]) -> list[tags.Update]:
+    """Apply all but the last ``TAG_UPDATES`` of a chunk's tag count updates, each group in a
+    transaction that numbers it on the import (``tags_counted``), so that a replay of the chunk
+    applies none twice; the last group is for the checkpoint's own transaction."""
+    groups = [updates[i : i + TAG_UPDATES] for i in range(0, len(updates), TAG_UPDATES)] or [[]]
+    done = int(job.tags_counted or 0)
+    for number, group in enumerate(groups[:-1]):
+        if number < done:
+            continue
+        counted = ImportItem.tags_counted == number if number else ImportItem.tags_counted.does_not_exist()
+
+        def stage(tx: Any, group: list[tags.Update] = group, number: int = number, counted: Any = counted) -> None:
+            tx.update(job, actions=[ImportItem.tags_counted.set(number + 1)], condition=condition & counted)
+            for item, actions in group:
+                tx.update(item, actions=actions)
+
+        try:
+            transact(stage)
+        except ConditionFailed:
+            raise Superseded() from None
+    return groups[-1]
+
+
 def _checkpoint(
     job: Any, chunk: list[Row], plan: dict[str, Any], outcome: Outcome, principal: Principal, warnings: list[str]
 ) -> Any:
@@ -405,11 +433,15 @@ def _checkpoint(
     if warnings and not job.warnings:
         actions.append(ImportItem.warnings.set(warnings))
     condition = (ImportItem.cursor == start) & (ImportItem.status == jobs.RUNNING)
+    last_tags = _count_tags(job, condition, tags.updates(principal.account_id, outcome.tags))
+    actions.append(ImportItem.tags_counted.remove())
 
     def stage(tx: Any) -> None:
         tx.update(job, actions=actions, condition=condition)
         if outcome.created:
             contacts.stage_counts(tx, principal, principal.user_id, outcome.created, outcome.private)
+        for item, tag_actions in last_tags:
+            tx.update(item, actions=tag_actions)
 
     try:
         transact(stage)

@@ -23,6 +23,9 @@ reach another account's data without naming it. Sort keys:
                                   contact's (crm.activities)
     X#<term>#<contact id:010>     a posting of the search index: the contact is found by the term
                                   (crm.index)
+    TAG#<term>, TAGU#<user id>#<term>
+                                  how many contacts carry a tag, and of them private ones; how many
+                                  of a user's private contacts do (crm.tags)
     I#<import id:010>             an import of a file of contacts (crm.imports.jobs)
     IE#<import id:010>#<line:010> a row of it that failed, for its error report
     COUNT#imports, COUNT#imports#U<user id>
@@ -193,6 +196,16 @@ class PostingItem(Item):
     o = NumberAttribute(null=True)  # owner of a private contact
 
 
+class TagCountItem(Item):
+    name = UnicodeAttribute(null=True)  # the tag as last written
+    n = NumberAttribute(default=0)  # contacts with it
+    p = NumberAttribute(default=0)  # of them, private ones (on TAG# items)
+
+
+def tag_sk(term: str, owner: int | None = None) -> str:
+    return f"TAG#{term}" if owner is None else f"TAGU#{owner}#{term}"
+
+
 class NoteItem(Item):
     id = NumberAttribute()
     contact_id = NumberAttribute()
@@ -352,6 +365,7 @@ class ImportItem(Item):
     finished_at = UnicodeAttribute(null=True)
     # The worker's checkpoint: rows done, the plan of the chunk under way, runs at this point.
     cursor = NumberAttribute(default=0)
+    tags_counted = NumberAttribute(null=True)  # groups of the chunk's tag counts applied (crm.tags)
     plan = JSONAttribute(null=True)
     attempts = NumberAttribute(default=0)
 
