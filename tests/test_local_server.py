@@ -107,6 +107,19 @@ def test_contacts_admin_manages_the_running_api_keys(server: Server) -> None:
     assert request("GET", f"{server.base}/contacts", key)[0] == 401
 
 
+def test_contacts_admin_upgrades_an_account_of_the_running_store(server: Server) -> None:
+    body = json.dumps({"contact": {"first_name": "Upgraded", "tags": ["admin tag"]}}).encode()
+    assert request("POST", f"{server.base}/contacts", server.key, body, {"Content-Type": "application/json"})[0] == 201
+    account = server.key.split(".")[1]
+    command = [str(BIN / "contacts-admin"), "--endpoint-url", server.dynamodb, "upgrade", "--account", account]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert done.stdout.startswith(f"Account {account}: "), done.stdout
+    assert "notes given their own id" in done.stdout
+    status, _, data = request("GET", f"{server.base}/contacts_tags.json", server.key)
+    assert status == 200
+    assert {"name": "admin tag", "count": 1} in json.loads(data)["tags"]
+
+
 def test_a_photo_is_uploaded_checked_and_downloaded_end_to_end(server: Server) -> None:
     """The flow a client follows against `make run`: record, PUT to S3, S3's event, GET the image."""
     json_type = {"Content-Type": "application/json"}

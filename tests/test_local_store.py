@@ -223,6 +223,22 @@ def test_what_was_stored_is_there_after_a_restart(tmp_path: Path) -> None:
             create(first, last_name=f"Page {n}")
         _, _, page = call(first, "GET", "/contacts?limit=2")
         before = total(first)
+        # A contact deleted with its photo: the cleanup's DeleteObjects takes the image off the disk too.
+        gone = create(first, last_name="Gone")
+        photo_body = {"photo": {"contact_id": gone["id"], "content_type": "image/png"}}
+        gone_photo = call(first, "POST", "/photos", photo_body)[2]["photo"]
+        assert request("PUT", gone_photo["upload_url"], None, image, gone_photo["upload_headers"])[0] == 200
+        _wait_for(first, f"/photos/{gone_photo['id']}", lambda a: a["photo"]["status"] == "ready")
+
+        def images_of_gone() -> list[Path]:
+            return [path for path in (tmp_path / "s3").rglob(f"*{gone_photo['id']:010d}*") if path.is_file()]
+
+        assert images_of_gone(), "the photo's image is kept on disk while it exists"
+        assert call(first, "DELETE", f"/contacts/{gone['id']}")[0] == 204
+        deadline = time.monotonic() + 30
+        while images_of_gone() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert images_of_gone() == [], "the deleted photo's image is still kept on disk"
 
     with running(tmp_path) as second:
         assert second.key == key  # the same development key, not one more each start

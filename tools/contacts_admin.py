@@ -8,11 +8,14 @@
     contacts-admin forms allow --account A [--origin https://HOST]... [--redirect URL]...
     contacts-admin forms disallow --account A [--origin https://HOST]... [--redirect URL]...
     contacts-admin forms show --account A
+    contacts-admin upgrade --account A
 
 `keys create` prints the new key alone on the last line: it is shown once and stored only as a hash.
 `--form` makes a form key: it creates contacts in its project through POST /forms/contacts and can
 do nothing else. `forms allow` lists the pages (origins) the account's forms may be posted from
-and the URLs they may redirect to (a URL ending in / allows every URL under it).
+and the URLs they may redirect to (a URL ending in / allows every URL under it). `upgrade` brings
+an account an earlier version stored up to this one (its tag counts, its notes' own ids); run it
+once after deploying this version, best while no one writes.
 """
 
 from __future__ import annotations
@@ -53,7 +56,20 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("--origin", action="append", default=[], help="https://www.example.com (repeatable)")
         change.add_argument("--redirect", action="append", default=[], help="a redirect_on_success URL (repeatable)")
     forms.add_parser("show", help="the account's origins and redirect URLs").add_argument("--account", required=True)
+    upgrade = groups.add_parser("upgrade", help="bring an account an earlier version stored up to this one")
+    upgrade.add_argument("--account", required=True)
     return parser
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from crm.upgrade import upgrade
+
+    done = upgrade(args.account)
+    print(
+        f"Account {args.account}: {done.contacts} contacts read, {done.tags} tags counted, "
+        f"{done.notes_linked} notes given their own id."
+    )
+    return 0
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -114,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     bind(args.table, args.endpoint_url or None, args.region or "us-east-1")
     try:
-        return _keys(args) if args.group == "keys" else _forms(args)
+        return {"keys": _keys, "forms": _forms, "upgrade": _upgrade}[args.group](args)
     except ValueError as exc:
         print(f"contacts-admin: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from local_api.buckets import BucketEvents, create_buckets
 from local_api.containers import Containers
 from local_api.environment import REGION, function_environment, local_names
+from local_api.files import write_atomically
 from local_api.gateway import Gateway
 from local_api.http import make_server
 from local_api.mirror import BucketMirror
@@ -47,9 +48,7 @@ def _kept(path: Path, value: str) -> str:
     """The value kept at ``path``, or ``value``, kept there from now on (readable by its owner only)."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(value + "\n")
+    write_atomically(path, value + "\n", mode=0o600)
     return value
 
 

@@ -17,6 +17,7 @@ those left by a stopped server are delivered when the next one starts (``resume`
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import queue
 import re
@@ -32,9 +33,11 @@ from urllib.parse import parse_qsl, quote_plus, unquote
 
 import boto3
 from botocore.config import Config
+from defusedxml.ElementTree import fromstring
 
 from local_api.containers import Stopping
 from local_api.environment import ACCOUNT, REGION, function_names
+from local_api.files import write_atomically
 from local_api.mirror import BucketMirror
 from local_api.template import BucketSubscription, Template
 
@@ -73,6 +76,19 @@ def _created(method: str, query: list[tuple[str, str]], headers: dict[str, str])
 def _matches(subscription: BucketSubscription, event_name: str, key: str) -> bool:
     wanted = any(pattern in (f"s3:{event_name}", "s3:ObjectCreated:*") for pattern in subscription.events)
     return wanted and key.startswith(subscription.prefix) and key.endswith(subscription.suffix)
+
+
+def _deleted_keys(environ: dict[str, Any]) -> list[str]:
+    """The keys a DeleteObjects request names (its body is read, and put back for moto)."""
+    if "delete" not in dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)):
+        return []
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        document = fromstring(body, forbid_dtd=True)
+    except Exception:  # moto answers a malformed request itself; nothing is deleted
+        return []
+    return [element.text or "" for element in document.iter() if element.tag.rsplit("}", 1)[-1] == "Key"]
 
 
 class BucketEvents:
@@ -117,6 +133,7 @@ class BucketEvents:
             if bucket in self.logical_ids and key:
                 query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
                 event_name = _created(method, query, headers)
+            deleted = _deleted_keys(environ) if bucket in self.logical_ids and not key and method == "POST" else []
             status: list[str] = []
 
             def noting(code: str, response_headers: Any, *args: Any) -> Any:
@@ -128,8 +145,8 @@ class BucketEvents:
             if done and self.mirror is not None and bucket in self.logical_ids and method not in ("GET", "HEAD"):
                 if key:  # kept on disk before the client hears it is done
                     self.mirror.sync(bucket, key)
-                elif method == "POST":  # DeleteObjects
-                    self.mirror.sync_bucket(bucket)
+                for gone in deleted:  # DeleteObjects
+                    self.mirror.sync(bucket, gone)
             if event_name and done and not self.silent:
                 self._enqueue({"bucket": bucket, "key": key, "event_name": event_name})
             return body
@@ -222,9 +239,7 @@ class BucketEvents:
         kept on disk until it is delivered when there is a ``state`` folder."""
         if self.state is not None:
             path = self.state / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
-            partial = path.with_suffix(".partial")
-            partial.write_text(json.dumps(delivery))
-            partial.replace(path)
+            write_atomically(path, json.dumps(delivery))
             delivery = {**delivery, "file": str(path)}
         self.pending.put(delivery)
 

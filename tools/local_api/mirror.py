@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from urllib.parse import quote, unquote
 from moto.s3.models import FakeKey, s3_backends
 
 from local_api.environment import ACCOUNT
+from local_api.files import write_atomically
 
 META = ".meta.json"
 
@@ -40,11 +40,6 @@ class BucketMirror:
     def _path(self, bucket: str, key: str) -> Path:
         return self.folder / bucket / quote(key, safe="")
 
-    def _write(self, path: Path, data: bytes) -> None:
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        partial.write_bytes(data)
-        partial.replace(path)
-
     def sync(self, bucket: str, key: str) -> None:
         """Copy the object as the store now has it (gone if it is gone)."""
         if not self._watched(bucket):
@@ -56,22 +51,13 @@ class BucketMirror:
                 stale.unlink(missing_ok=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._write(path, found.value)
+        write_atomically(path, found.value)
         meta = {
             "metadata": dict(found.metadata),
             "version_id": found.version_id,
             "last_modified": found.last_modified.isoformat(),
         }
-        self._write(path.with_name(path.name + META), json.dumps(meta).encode())
-
-    def sync_bucket(self, bucket: str) -> None:
-        """After a change of several objects at once (DeleteObjects): drop the copies of those gone."""
-        folder = self.folder / bucket
-        if not self._watched(bucket) or not folder.is_dir():
-            return
-        for path in folder.iterdir():
-            if not path.name.endswith(META) and not path.name.startswith("."):
-                self.sync(bucket, unquote(path.name))
+        write_atomically(path.with_name(path.name + META), json.dumps(meta).encode())
 
     def restore(self) -> int:
         """Put every kept object back into the store (the buckets must exist); how many there were."""

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from local_api.containers import Stopping
+from local_api.files import write_atomically
 from local_api.template import StreamSubscription
 
 
@@ -111,10 +112,7 @@ class StreamReader:
         """Keep the position reached (after what was read has been delivered)."""
         if self.state is not None:
             state = {"arn": self.arn, "positions": self.positions, "finished": sorted(self.finished)}
-            self.state.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.state.with_suffix(".partial")
-            partial.write_text(json.dumps(state))
-            partial.replace(self.state)
+            write_atomically(self.state, json.dumps(state))
 
 
 class MotoStreamReader:
