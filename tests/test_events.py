@@ -24,6 +24,7 @@ from defusedxml.ElementTree import fromstring
 
 from crm import cascade, contacts, forms
 from crm import keys as crm_keys
+from crm.fields import Sent
 from crm.imports import jobs
 from crm.storage import files
 from crm.storage.items import ImportItem, Item, PhotoItem, account_pk, dependants_prefix
@@ -309,15 +310,9 @@ def seed() -> None:
     forms.allow(DEMO_ACCOUNT, [DEMO_ORIGIN], [DEMO_THANKS])
     principal = crm_keys.authenticate(DEMO_KEY)
     assert principal is not None
+    fields = {"first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines"}
     contact = contacts.create(
-        principal,
-        {
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "company": "Analytical Engines",
-            "email_address": "ada@example.com",
-            "notes": "Met at the Analytical Society",
-        },
+        principal, Sent({**fields, "email_address": "ada@example.com"}, first_note="Met at the Analytical Society")
     )
     assert int(contact.item.id) == 1, "the events refer to contact 1"
     assert [int(note.id) for note in contact.notes] == [1], "the note events refer to note 1 of contact 1"

@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler import Response
 from crm import activities, contacts, history, notes, search, tags
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.fields import minimal_edit, named_contact_id
-from crm.http import openapi
+from crm.http import dialects, openapi
 from crm.http.api import Api, Request, resource_id
+from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
 from crm.paging import page_of
 from crm.photos import PHOTO
@@ -38,7 +38,17 @@ HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "ch
 
 
 def _view(request: Request, contact: contacts.Contact) -> dict:
-    return contacts.view(request.principal, contact.item, [notes.view(note) for note in contact.notes])
+    view = contacts.view(request.principal, contact.item, [notes.view(note) for note in contact.notes])
+    return dialects.contact_view(view)
+
+
+def _views(request: Request, items: list) -> list[dict]:
+    return [dialects.contact_view(view) for view in contacts.views(request.principal, items)]
+
+
+def _body(request: Request, creating: bool = False) -> object:
+    """The contact the request sends, in any dialect, in the one model."""
+    return dialects.contact_body(request.body("contact"), creating)
 
 
 def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
@@ -47,7 +57,7 @@ def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Res
     root, ActiveResource would not unwrap it."""
     contact_id = int(contact.item.id)
     location = f"/contacts/{contact_id}" if status == 201 else None
-    beside = None if request.wrapped("contact") else {"id": str(contact_id)}
+    beside = minimal.flat(request.wrapped("contact"), contact_id)
     return request.one(
         "contact", _view(request, contact), status=status, version=contact.version, location=location, beside=beside
     )
@@ -67,28 +77,22 @@ def list_contacts(request: Request) -> Response:
         page = contacts.list_contacts(request.principal, request.page())
     else:
         page = search.run(request.principal, query, request.page())
-    return request.many("contacts", "contact", page, contacts.views(request.principal, page.items))
+    return request.many("contacts", "contact", page, _views(request, page.items))
 
 
 def _search_in_body(request: Request) -> None:
     """The minimal JSON API sends its ``searchby`` and ``search`` as a JSON body on the GET."""
     if not request.event.get("body"):
         return
-    sent = request.body("contact")
-    unknown = sorted(set(sent) - set(search.FILTERS))
-    if unknown:
-        raise Unprocessable(f"Unknown search fields: {', '.join(unknown)}")
-    # Parameters in the URL win; the cursor is sealed to all of them.
-    request.query = {**{name: str(value) for name, value in sent.items() if value is not None}, **request.query}
+    request.query = minimal.search_query(request.body("contact"), request.query, search.FILTERS)
 
 
 @app.operation("POST", "/contacts", summary="Create a contact", status=201, body=CONTACT, returns=ONE)
 def create_contact(request: Request) -> Response:
-    body = request.body("contact")
-    edit = minimal_edit(body)
+    edit = minimal.edit(request.body("contact"))
     if edit:  # the minimal JSON API edits through POST /contacts
         return _edit(request, *edit)
-    return _show(request, contacts.create(request.principal, body), status=201)
+    return _show(request, contacts.create(request.principal, _body(request, creating=True)), status=201)
 
 
 @app.operation(
@@ -100,32 +104,14 @@ def create_contact(request: Request) -> Response:
     returns=ONE,
 )
 def create_contact_in_project(request: Request, project_id: str) -> Response:
-    body = dict(request.body("contact"))
-    sent = body.get("project_id")
-    projects = sent if isinstance(sent, list) else [] if sent is None else [sent]
-    body["project_id"] = projects if project_id in projects else [*projects, project_id]
+    body = dialects.contact_body(redmine.in_project(request.body("contact"), project_id), creating=True)
     return _show(request, contacts.create(request.principal, body), status=201)
 
 
 def _edit(request: Request, contact_id: str, fields: dict) -> Response:
-    contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), fields, request.if_match())
+    body = dialects.contact_body(fields, creating=False)
+    contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), body, request.if_match())
     return _show(request, contact)
-
-
-def _edit_body(request: Request, path_id: str | None = None) -> tuple[str, dict]:
-    """The minimal JSON API's edit body; on ``/contacts/{id}`` its contact_id may be left out."""
-    body = request.body("contact")
-    if path_id is not None and "update_fields" not in body and "updateFields" not in body:
-        if set(body) & {"contact_id", "contactID"}:
-            raise Unprocessable("update_fields is required beside contact_id")
-        return path_id, body  # a plain body of fields, as PATCH /contacts/{id} takes
-    named = path_id is None or set(body) & {"contact_id", "contactID"}
-    edit = minimal_edit(body if named else {"contact_id": path_id, **body})
-    if edit is None:
-        raise Unprocessable("Send contact_id and update_fields (or contactID and updateFields)")
-    if path_id is not None and edit[0] != path_id:
-        raise Unprocessable(f"contact_id {edit[0]} is not the contact of this URL ({path_id})")
-    return edit
 
 
 @app.operation(
@@ -136,7 +122,7 @@ def _edit_body(request: Request, path_id: str | None = None) -> tuple[str, dict]
     returns=ONE,
 )
 def edit_contact(request: Request) -> Response:
-    return _edit(request, *_edit_body(request))
+    return _edit(request, *minimal.edit_of(request.body("contact")))
 
 
 @app.operation(
@@ -147,13 +133,7 @@ def edit_contact(request: Request) -> Response:
     body=openapi.MINIMAL_DELETE,
 )
 def delete_named_contact(request: Request) -> Response:
-    body = request.body("contact")
-    unknown = sorted(set(body) - {"contact_id", "contactID"})
-    if unknown:
-        raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
-    contact_id = named_contact_id(body)
-    if contact_id is None:
-        raise Unprocessable("contact_id is required")
+    contact_id = minimal.deleted_contact_id(request.body("contact"))
     contacts.delete(request.principal, resource_id(contact_id, "Contact"), request.if_match())
     return request.empty()
 
@@ -171,7 +151,7 @@ def search_contacts(request: Request) -> Response:
     if query is None:
         raise BadRequest("Give a search term: /contacts/search?term=...")
     page = search.run(request.principal, query, request.page())
-    return request.many("contacts", "contact", page, contacts.views(request.principal, page.items))
+    return request.many("contacts", "contact", page, _views(request, page.items))
 
 
 @app.operation(
@@ -193,9 +173,9 @@ def show_contact(request: Request, contact_id: str) -> Response:
         kept = activities.of_contact(request.principal, kind, int(contact.item.id), INCLUDED)
         view[name] = [activities.view(kind, record, own=False) for record in kept]
     if "projects" in wanted:
-        view["projects"] = contacts.project_views(contact.item)
+        view["projects"] = redmine.projects(list(contact.item.project_ids or ()))
     if "contacts" in wanted:
-        view["contacts"] = contacts.views(request.principal, search.company_members(request.principal, contact.item))
+        view["contacts"] = _views(request, search.company_members(request.principal, contact.item))
     # This system keeps no deals or tickets: a client asking for them gets empty lists.
     view.update({name: [] for name in ("deals", "tickets") if name in wanted})
     return request.one("contact", view, version=contact.version)
@@ -209,8 +189,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     returns=ONE,
 )
 def update_contact(request: Request, contact_id: str) -> Response:
-    body = request.body("contact")
-    contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), body, request.if_match())
+    contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), _body(request), request.if_match())
     return _show(request, contact)
 
 
@@ -222,7 +201,7 @@ def update_contact(request: Request, contact_id: str) -> Response:
     returns=ONE,
 )
 def post_edit_contact(request: Request, contact_id: str) -> Response:
-    return _edit(request, *_edit_body(request, contact_id))
+    return _edit(request, *minimal.edit_of(request.body("contact"), contact_id))
 
 
 @app.operation("DELETE", "/contacts/<contact_id>", summary="Delete a contact with its notes", status=204)

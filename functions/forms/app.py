@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from crm import forms
 from crm.errors import UnsupportedMediaType
-from crm.http import body, openapi
+from crm.http import body, dialects, openapi
 from crm.http.api import Api, Request
 
 FORM_MAX_BYTES = 64 * 1024  # a form of text fields; far less than a contact's largest body
@@ -46,7 +46,7 @@ def submit_form(request: Request) -> Response:
     request.answer_headers.update(forms.cors_headers(settings, origin))
     principal = forms.form_principal(fields.get("key"))
     forms.check_origin(settings, origin)
-    redirect = forms.submit(principal, settings, fields)
+    redirect = forms.submit(principal, settings, fields, lambda contact: dialects.contact_body(contact, creating=True))
     if redirect:
         return request.see_other(redirect)
     return request.one("submission", RECEIVED, status=201)

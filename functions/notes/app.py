@@ -6,8 +6,9 @@ from aws_lambda_powertools.event_handler import Response
 
 from crm import notes
 from crm.errors import BadRequest, Unprocessable
-from crm.http import openapi, redmine
+from crm.http import openapi
 from crm.http.api import Api, Request, resource_id
+from crm.http.dialects import redmine
 
 app = Api("notes")
 lambda_handler = app.lambda_handler

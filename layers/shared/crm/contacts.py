@@ -14,7 +14,7 @@ from typing import Any
 from crm import custom_fields, history, index, tags, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, arrays, coerce, contact_changes, defaults
+from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, Sent, coerce, contact_changes, defaults, sent
 from crm.http.xml import Nil
 from crm.numbers import whole
 from crm.observability import count, logger
@@ -143,16 +143,6 @@ def stage_counts(tx: Any, principal: Principal, owner: int, contacts_delta: int,
         tx.update(CountItem(pk, _counts_sk()), actions=actions)
 
 
-def _first_note(body: dict[str, Any]) -> str | None:
-    """``notes`` as text on create is the minimal API's first note; a list is echoed back, unused."""
-    notes = body.pop("notes", None)
-    if notes is None or isinstance(notes, list):
-        return None
-    if not isinstance(notes, str) or len(notes) > 32_000:
-        raise Unprocessable("Notes must be text of at most 32000 characters")
-    return notes
-
-
 @dataclass
 class Draft:
     """A new contact's checked values and first note, before it has an id."""
@@ -163,13 +153,13 @@ class Draft:
 
 
 def draft(
-    principal: Principal, body: dict[str, Any], defs: Mapping[int, Any] | None = None, uid: str | None = None
+    principal: Principal, body: Mapping[str, Any] | Sent, defs: Mapping[int, Any] | None = None, uid: str | None = None
 ) -> Draft:
     """Check a create's body as ``POST /contacts`` does (422 if it is no contact); ``defs``: the
     account's custom fields, when the caller checks many bodies against them."""
-    body = dict(body)
-    first_note = _first_note(body)
-    fields = contact_changes(body)
+    given = sent(body)
+    first_note = given.first_note
+    fields = contact_changes(given)
     # Every create is checked against the definitions: a required field needs a value.
     defs = custom_fields.definitions(principal.account_id) if defs is None else defs
     fields["custom_fields"] = custom_fields.check_values(defs, fields.get("custom_fields") or [], None)
@@ -229,7 +219,7 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
     return NewContact(item, notes, entry)
 
 
-def create(principal: Principal, body: dict[str, Any], checked: Draft | None = None) -> Contact:
+def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft | None = None) -> Contact:
     """Create a contact; ``checked``: the body's draft, when the caller checked it already."""
     new = checked or draft(principal, body)
     contact_id = next_id(principal.account_id, "contact")
@@ -256,7 +246,7 @@ def _current(item: Any) -> dict[str, Any]:
     return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
 
 
-def expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
+def expected_version(body: Mapping[str, Any], if_match: int | None) -> int | None:
     """The version a write is conditional on: If-Match, else a ``version`` in the body, else none."""
     if if_match is not None or body.get("version") in (None, ""):
         return if_match
@@ -304,14 +294,17 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     transact(stage)
 
 
-def update(principal: Principal, contact_id: int, body: dict[str, Any], if_match: int | None = None) -> Contact:
+def update(
+    principal: Principal, contact_id: int, body: Mapping[str, Any] | Sent, if_match: int | None = None
+) -> Contact:
     """Apply the fields of ``body`` to the stored contact (PUT and PATCH alike: fields not sent stay).
 
     With a version (If-Match, or ``version`` in the body) the write happens only on that
     version; a stale one is 409. Without one, a concurrent change makes us re-read and re-apply,
     so neither write is lost.
     """
-    wanted_version = expected_version(body, if_match)
+    body = sent(body)
+    wanted_version = expected_version(body.fields, if_match)
     defs: dict[int, Any] | None = None  # read once, and only if the body sends values
 
     def edit(current: dict[str, Any]) -> dict[str, Any]:
@@ -470,7 +463,6 @@ def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
     view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
     view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
-    view.update(arrays(view))  # Redmine CRM's phones and emails, which its clients read
     if item.photo_id:
         # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
         # with a photo has one, so one without comes back element for element as ContactHero's.
@@ -495,8 +487,3 @@ def views(principal: Principal, items: list[Any]) -> list[dict[str, Any]]:
 def view(principal: Principal, item: Any, notes: list[dict[str, Any]]) -> dict[str, Any]:
     """What a contact shows, with the views of its newest notes."""
     return _view(item, _definitions(principal, [item]), notes)
-
-
-def project_views(item: Any) -> list[dict[str, Any]]:
-    """Redmine CRM's ``projects`` of a contact: numeric ids as integers, identifiers as text."""
-    return [{"id": int(p) if p.isdigit() else p} for p in item.project_ids or ()]

@@ -1,14 +1,15 @@
 """The contact's fields, declared once: storage, validation, JSON, XML and OpenAPI follow this table.
 
-Input goes through ``contact_changes``: aliases of the other documented dialects become our
-fields, every value is coerced to its kind, and anything unknown or invalid is a 422 naming it.
+Input goes through ``contact_changes``: every value is coerced to its kind, and anything unknown
+or invalid is a 422 naming it. This is the one model: what the documented dialects call the
+fields differently is read at the edge (``crm.http.dialects``) into a ``Sent``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crm import times
@@ -84,27 +85,6 @@ def defaults() -> dict[str, Any]:
 
 WRITABLE = tuple(field.name for field in CONTACT_FIELDS if field.writable)
 
-# The Redmine CRM document's address block fills our business address.
-ADDRESS_ALIASES = {
-    "street1": "business_street",
-    "street2": "business_street_2",
-    "city": "business_city",
-    "region": "business_state",
-    "postcode": "business_postal_code",
-    "country_code": "business_country",
-}
-# Redmine CRM's ``phones`` and ``emails`` arrays, in the order its ``phone`` and ``email`` fill us.
-PHONE_SLOTS = (
-    "business_phone",
-    "mobile_phone",
-    "home_phone",
-    "business_phone_2",
-    "mobile_phone_2",
-    "home_phone_2",
-    "other_phone",
-)
-EMAIL_SLOTS = ("email_address", "email_address_2", "email_address_3")
-ARRAYS = {"phones": (PHONE_SLOTS, "number"), "emails": (EMAIL_SLOTS, "address")}
 # Associations a client may send back, as a list, from a representation it read; they are not
 # changed through the contact (notes have their own routes).
 ECHOED = {"notes"}
@@ -242,81 +222,6 @@ def query_value(params: Mapping[str, str], name: str, field: Field) -> Any:
     return value
 
 
-def _split(value: Any) -> list[Any]:
-    return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
-
-
-ALIASES = {"name", "email", "phone", "website", "tag_list", "project_id", "visibility", "address_attributes", *ARRAYS}
-
-
-def arrays(values: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Redmine CRM's ``phones`` and ``emails`` of a contact: its numbers and addresses, in order."""
-    return {
-        name: [value for value in (values.get(slot) for slot in slots) if isinstance(value, str) and value]
-        for name, (slots, _) in ARRAYS.items()
-    }
-
-
-def _from_array(name: str, value: Any, body: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
-    """The fields a ``phones`` or ``emails`` array sets: its entries fill the slots in order and
-    empty the rest. A body that names a slot itself keeps it and the array is ignored: that is a
-    client sending back all it read (ActiveResource's save) beside the fields it changed."""
-    slots, key = ARRAYS[name]
-    if any(slot in body for slot in slots):
-        return {}
-    entries = value if isinstance(value, list) else _split(value) if isinstance(value, str) else None
-    if entries is None:
-        errors.append(f"{name.capitalize()} must be a list")
-        return {}
-    # Redmine's plugin prints {"number": ...} and {"address": ...}; its document, plain text.
-    entries = [entry.get(key) if isinstance(entry, dict) else entry for entry in entries]
-    entries = [entry for entry in entries if entry not in (None, "")]
-    if len(entries) > len(slots):
-        errors.append(f"{name.capitalize()} takes at most {len(slots)} entries")
-        return {}
-    return dict(zip(slots, [*entries, *[None] * (len(slots) - len(entries))], strict=True))
-
-
-def _expand_aliases(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
-    """Map the other dialects' names onto ours; a field given under both names keeps ours."""
-    aliased: dict[str, Any] = {}
-    projects: list[Any] = []
-    for name, value in body.items():
-        if name == "name":  # the minimal API's whole name: the first word, then the rest
-            first, _, last = value.strip().partition(" ") if isinstance(value, str) else (value, "", "")
-            aliased.update(first_name=first, last_name=last.strip() or None)
-        elif name == "email":
-            aliased.update(zip(("email_address", "email_address_2", "email_address_3"), _split(value), strict=False))
-        elif name == "phone":
-            aliased.update(zip(("business_phone", "mobile_phone", "home_phone"), _split(value), strict=False))
-        elif name in ARRAYS:
-            aliased.update(_from_array(name, value, body, errors))
-        elif name == "website":
-            aliased["url"] = value
-        elif name == "tag_list":
-            aliased["tags"] = value
-        elif name == "project_id":
-            projects.extend(value if isinstance(value, list) else [value])
-        elif name == "visibility":
-            level = str(value).strip()
-            if level not in ("0", "1", "2"):
-                errors.append("Visibility must be 0 (project), 1 (public) or 2 (private)")
-            aliased["is_private"] = level == "2"
-        elif name == "address_attributes":
-            if not isinstance(value, dict):
-                errors.append("Address attributes must be an object")
-                continue
-            unknown = sorted(set(value) - set(ADDRESS_ALIASES))
-            if unknown:
-                errors.append(f"Unknown address attributes: {', '.join(unknown)}")
-            aliased.update({ADDRESS_ALIASES[k]: v for k, v in value.items() if k in ADDRESS_ALIASES})
-    fields = {**aliased, **{name: value for name, value in body.items() if name not in ALIASES}}
-    if projects:  # project_id adds to project_ids rather than replacing them
-        given = fields.get("project_ids") or []
-        fields["project_ids"] = (given if isinstance(given, list) else _split(given)) + projects
-    return fields
-
-
 def validate(
     table: tuple[Field, ...],
     fields: Mapping[str, Any],
@@ -360,11 +265,26 @@ def validate(
     return changes
 
 
-def contact_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A contact body, in any documented dialect, as {field: stored value} (see ``validate``)."""
-    errors: list[str] = []
-    fields = _expand_aliases(dict(body), errors)
-    return validate(CONTACT_FIELDS, fields, current, "first_name", errors, CONTACT_SHOWN)
+@dataclass
+class Sent:
+    """A contact body in the one model, as the edge read what a client sent: its fields, the
+    first note a create asks for, and what the edge could not read (422 messages, answered with
+    those of the fields)."""
+
+    fields: dict[str, Any]
+    first_note: str | None = None
+    refused: list[str] = field(default_factory=list)
+
+
+def sent(body: Mapping[str, Any] | Sent) -> Sent:
+    """``body`` as a ``Sent``: a plain mapping is the one model's fields already."""
+    return body if isinstance(body, Sent) else Sent(dict(body))
+
+
+def contact_changes(body: Mapping[str, Any] | Sent, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A contact body as {field: stored value} (see ``validate``)."""
+    given = sent(body)
+    return validate(CONTACT_FIELDS, given.fields, current, "first_name", list(given.refused), CONTACT_SHOWN)
 
 
 NOTE_FIELDS: tuple[Field, ...] = (
@@ -436,27 +356,3 @@ PHOTO_FIELDS: tuple[Field, ...] = (
 
 def note_changes(body: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return validate(NOTE_FIELDS, body, current, "body")
-
-
-def named_contact_id(body: Mapping[str, Any]) -> str | None:
-    """The minimal JSON API's ``contact_id`` (or ``contactID``), trimmed; None if it sends neither."""
-    named = [body[name] for name in ("contact_id", "contactID") if body.get(name) is not None]
-    if not named:
-        return None
-    if any(isinstance(value, (bool, dict, list)) for value in named) or len({str(v).strip() for v in named}) > 1:
-        raise Unprocessable("contact_id must be one contact's id")
-    return str(named[0]).strip()
-
-
-def minimal_edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The minimal JSON API's edit: ``{"contact_id": .., "update_fields": {..}}`` (or camelCase)."""
-    fields = body.get("update_fields", body.get("updateFields"))
-    contact_id = named_contact_id(body) if fields is not None else None
-    if contact_id is None or fields is None:
-        return None
-    if not isinstance(fields, dict):
-        raise Unprocessable("update_fields must be an object")
-    others = sorted(set(body) - {"contact_id", "contactID", "update_fields", "updateFields"})
-    if others:
-        raise Unprocessable(f"Unknown fields beside update_fields: {', '.join(others)}")
-    return contact_id, fields

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from crm import contacts
 from crm.auth import Principal
 from crm.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
+from crm.fields import Sent
 from crm.keys import KEY_FORMAT, authenticate, check_account_id
 from crm.observability import count, logger
 from crm.storage.db import update_if
@@ -198,15 +200,18 @@ def _contact_fields(principal: Principal, fields: dict[str, Any]) -> dict[str, A
     return {**rest, "project_ids": [principal.form.project]}
 
 
-def submit(principal: Principal, settings: Settings, fields: dict[str, Any]) -> str | None:
-    """Create the contact a form sent; its redirect, if any. Only a post that passes every check
-    counts against the key's rate, so junk cannot spend it; a filled honeypot is counted and
-    answered alike, but stores nothing."""
+def submit(
+    principal: Principal, settings: Settings, fields: dict[str, Any], read: Callable[[dict[str, Any]], Sent]
+) -> str | None:
+    """Create the contact a form sent; its redirect, if any. ``read``: the form's contact fields,
+    as the edge reads them into the one model (the form speaks Redmine CRM's names). Only a post
+    that passes every check counts against the key's rate, so junk cannot spend it; a filled
+    honeypot is counted and answered alike, but stores nothing."""
     unknown = sorted(set(fields) - FORM_FIELDS - {HONEYPOT})
     if unknown:
         raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
     redirect = _redirect(settings, fields.get("redirect_on_success"))
-    contact = _contact_fields(principal, fields)
+    contact = read(_contact_fields(principal, fields))
     checked = contacts.draft(principal, contact)
     take_turn(principal)
     if fields.get(HONEYPOT):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.fields import ARRAYS, CONTACT_FIELDS, Field
+from crm.fields import CONTACT_FIELDS, Field
+from crm.http.dialects.redmine import ARRAYS
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from crm.fields import ALIASES, WRITABLE
+from crm.fields import WRITABLE
+from crm.http.dialects import NAMES
 from crm.imports import ADDRESS_PLACES, OTHER_PHONE, PHONES, Row, place
 
 # Outlook's "Export to a file" columns that are not our names once lower-cased and underscored.
@@ -70,7 +71,7 @@ ADDRESS_PARTS = {
 IGNORED = {"name", "nickname", "initials", "priority", "sensitivity", "mileage", "billing information"}
 # "name" is the minimal API's whole name, but an export's Name column repeats the given and family
 # names it also has: it stays ignored.
-OWN = {name: name for name in (*WRITABLE, *(ALIASES - {"name"}), "notes")}
+OWN = {name: name for name in (*WRITABLE, *(NAMES - {"name"}), "notes")}
 
 
 def _key(header: str) -> str:

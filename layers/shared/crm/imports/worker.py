@@ -34,6 +34,7 @@ from typing import IO, Any
 from crm import config, contacts, custom_fields, index, notes, tags, times
 from crm.auth import Principal
 from crm.errors import ApiError
+from crm.http import dialects
 from crm.imports import Row, csv_rows, documents, jobs, vcards
 from crm.observability import count, logger
 from crm.storage import files
@@ -226,7 +227,8 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
     if row.error is not None:
         return _messages(row.error)
     try:
-        draft = contacts.draft(principal, row.body, defs, row.uid[:1000] if row.uid else None)
+        body = dialects.contact_body(row.body, creating=True)
+        draft = contacts.draft(principal, body, defs, row.uid[:1000] if row.uid else None)
         contacts.check_findable(draft)
     except ApiError as exc:
         return _messages(exc)
@@ -378,7 +380,8 @@ def _update(principal: Principal, contact_id: int, row: Row, draft: Any) -> list
     if not isinstance(draft, contacts.Draft):
         return draft
     try:
-        updated = contacts.update(principal, contact_id, {k: v for k, v in row.body.items() if k != "notes"})
+        fields = dialects.contact_body({k: v for k, v in row.body.items() if k != "notes"}, creating=False)
+        updated = contacts.update(principal, contact_id, fields)
         if draft.first_note is not None and all(n.body != draft.first_note for n in updated.notes):
             notes.create(principal, contact_id, {"body": draft.first_note})
     except ApiError as exc:

@@ -1,0 +1,170 @@
+"""Redmine CRM: its names for a contact's fields, its ``phones`` and ``emails`` arrays, its
+projects, and its notes (the same notes as ContactHero's).
+
+The plugin keeps notes of several kinds of source; here every note is a contact's, so its
+``source_type`` is ``Contact`` and its ``source_id`` the contact's id. Its ``content`` is the
+note's ``body``; its ``subject`` is the note's own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crm.errors import Unprocessable
+from crm.fields import Sent
+from crm.http.xml import Attributed
+from crm.numbers import whole
+
+# Its address block fills our business address.
+ADDRESS = {
+    "street1": "business_street",
+    "street2": "business_street_2",
+    "city": "business_city",
+    "region": "business_state",
+    "postcode": "business_postal_code",
+    "country_code": "business_country",
+}
+# Its ``phones`` and ``emails``, in the order its ``phone`` and ``email`` (comma-separated) fill us.
+PHONE_SLOTS = (
+    "business_phone",
+    "mobile_phone",
+    "home_phone",
+    "business_phone_2",
+    "mobile_phone_2",
+    "home_phone_2",
+    "other_phone",
+)
+EMAIL_SLOTS = ("email_address", "email_address_2", "email_address_3")
+ARRAYS = {"phones": (PHONE_SLOTS, "number"), "emails": (EMAIL_SLOTS, "address")}
+LISTS = {"phone": PHONE_SLOTS[:3], "email": EMAIL_SLOTS}  # the minimal API sends these too
+RENAMED = {"website": "url", "tag_list": "tags"}
+NAMES = frozenset({*LISTS, *ARRAYS, *RENAMED, "project_id", "visibility", "address_attributes"})
+
+
+def _split(value: Any) -> list[Any]:
+    return [part.strip() for part in value.split(",")] if isinstance(value, str) else [value]
+
+
+def _from_array(name: str, value: Any, body: dict[str, Any], refused: list[str]) -> dict[str, Any]:
+    """The fields a ``phones`` or ``emails`` array sets: its entries fill the slots in order and
+    empty the rest. A body that names a slot itself keeps it and the array is ignored: that is a
+    client sending back all it read (ActiveResource's save) beside the fields it changed."""
+    slots, key = ARRAYS[name]
+    if any(slot in body for slot in slots):
+        return {}
+    entries = value if isinstance(value, list) else _split(value) if isinstance(value, str) else None
+    if entries is None:
+        refused.append(f"{name.capitalize()} must be a list")
+        return {}
+    # The plugin prints {"number": ...} and {"address": ...}; its document, plain text.
+    entries = [entry.get(key) if isinstance(entry, dict) else entry for entry in entries]
+    entries = [entry for entry in entries if entry not in (None, "")]
+    if len(entries) > len(slots):
+        refused.append(f"{name.capitalize()} takes at most {len(slots)} entries")
+        return {}
+    return dict(zip(slots, [*entries, *[None] * (len(slots) - len(entries))], strict=True))
+
+
+def _address(value: Any, refused: list[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        refused.append("Address attributes must be an object")
+        return {}
+    unknown = sorted(set(value) - set(ADDRESS))
+    if unknown:
+        refused.append(f"Unknown address attributes: {', '.join(unknown)}")
+    return {ADDRESS[k]: v for k, v in value.items() if k in ADDRESS}
+
+
+def read(sent: Sent) -> None:
+    """Its names into the model's; a field also given under the model's own name keeps that.
+    ``project_id`` adds to ``project_ids`` rather than replacing them."""
+    body, aliased, projects = sent.fields, {}, []
+    for name in [name for name in body if name in NAMES]:
+        value = body.pop(name)
+        if name in LISTS:
+            aliased.update(zip(LISTS[name], _split(value), strict=False))
+        elif name in ARRAYS:
+            aliased.update(_from_array(name, value, body, sent.refused))
+        elif name in RENAMED:
+            aliased[RENAMED[name]] = value
+        elif name == "project_id":
+            projects.extend(value if isinstance(value, list) else [value])
+        elif name == "visibility":
+            level = str(value).strip()
+            if level not in ("0", "1", "2"):
+                sent.refused.append("Visibility must be 0 (project), 1 (public) or 2 (private)")
+            aliased["is_private"] = level == "2"
+        else:
+            aliased.update(_address(value, sent.refused))
+    sent.fields = {**aliased, **body}
+    if projects:
+        given = sent.fields.get("project_ids") or []
+        sent.fields["project_ids"] = (given if isinstance(given, list) else _split(given)) + projects
+
+
+def in_project(body: dict[str, Any], project_id: str) -> dict[str, Any]:
+    """A create posted to ``/projects/{project_id}/contacts``: the contact is in that project too."""
+    sent = body.get("project_id")
+    projects = sent if isinstance(sent, list) else [] if sent is None else [sent]
+    return {**body, "project_id": projects if project_id in projects else [*projects, project_id]}
+
+
+def show(view: dict[str, Any]) -> dict[str, Any]:
+    """A contact's representation with its ``phones`` and ``emails``, in the model's order (the
+    fields by name, then its notes)."""
+    for name, (slots, _) in ARRAYS.items():
+        view[name] = [value for value in (view.get(slot) for slot in slots) if isinstance(value, str) and value]
+    notes = view.pop("notes", None)
+    shown = dict(sorted(view.items()))
+    if notes is not None:
+        shown["notes"] = notes
+    return shown
+
+
+def projects(project_ids: list[str]) -> list[dict[str, Any]]:
+    """Its ``projects`` of a contact: numeric ids as integers, identifiers as text."""
+    return [{"id": int(p) if p.isdigit() else p} for p in project_ids]
+
+
+SOURCE_TYPE = "Contact"
+NOTE_NAMES = {"source_type", "source_id", "subject", "content"}
+# What a client may send back from a note it read: not changed through it.
+NOTE_SHOWN = {"id", "source", "author", "created_on", "updated_on"}
+
+
+def source_id(value: Any) -> int:
+    number = whole(str(value).strip()) if value is not None and not isinstance(value, bool | dict | list) else None
+    if number is None:
+        raise Unprocessable("Source id must be a contact's id")
+    return number
+
+
+def note_fields(body: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    """A Redmine note body as (its contact's id, if it names one; our note's fields)."""
+    unknown = sorted(set(body) - NOTE_NAMES - NOTE_SHOWN)
+    if unknown:
+        raise Unprocessable(f"Unknown fields: {', '.join(unknown)}")
+    if body.get("source_type") not in (None, SOURCE_TYPE):
+        raise Unprocessable(f"Source type must be {SOURCE_TYPE}: notes here are kept for contacts")
+    contact_id = source_id(body["source_id"]) if body.get("source_id") is not None else None
+    fields = {name: body[name] for name in ("subject",) if name in body}
+    if "content" in body:
+        fields["body"] = body["content"]
+    return contact_id, fields
+
+
+def note_view(note: Any) -> dict[str, Any]:
+    """A note as the plugin shows it; its version is the ETag."""
+    contact_id = int(note.contact_id)
+    return {
+        "id": int(note.id),
+        "subject": note.subject or "",
+        "content": note.body,
+        "source_type": SOURCE_TYPE,
+        "source_id": contact_id,
+        "source": Attributed({"id": contact_id, "type": SOURCE_TYPE}, ("id", "type")),
+        "author": Attributed({"id": int(note.user_id)}, ("id",)),
+        "created_on": datetime.fromisoformat(note.created_at),
+        "updated_on": datetime.fromisoformat(note.updated_at),
+    }
