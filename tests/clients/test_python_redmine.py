@@ -16,6 +16,8 @@ from redminelib.exceptions import ConflictError, ResourceRequirementsError, Vali
 import tests.clients.redmine_crm  # noqa: F401 (registers the CRM resources)
 from tests.local_server import Server, request
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture(scope="module")
 def redmine(server: Server) -> Redmine:
@@ -99,11 +101,20 @@ def test_projects_of_a_contact(redmine: Redmine) -> None:
     assert [str(p) for p in redmine.contact.get(made.id).project_ids] == ["2"]
 
 
-def test_custom_fields(redmine: Redmine) -> None:
-    field = redmine.custom_field.all()
-    assert len(field) == 0 or all(f.id for f in field)
-    made = redmine.contact.create(project_id=1, first_name="Custom")
-    assert list(redmine.contact.get(made.id).custom_fields) == []
+def test_custom_fields(server: Server, redmine: Redmine) -> None:
+    """Definitions are made by an admin key (here over plain HTTP); the client lists them and sets
+    and reads a contact's values as Redmine's custom fields."""
+    body = json.dumps({"custom_field": {"name": "Licence", "field_format": "string"}}).encode()
+    status, _, data = request("POST", f"{server.base}/custom_fields.json", server.key, body, JSON)
+    assert status == 201, data
+    field_id = json.loads(data)["custom_field"]["id"]
+    assert "Licence" in [f.name for f in redmine.custom_field.all()]
+    made = redmine.contact.create(project_id=1, first_name="Custom", custom_fields=[{"id": field_id, "value": "L-42"}])
+    shown = redmine.contact.get(made.id)
+    assert [(f["id"], f["name"], f["value"]) for f in shown.custom_fields] == [(field_id, "Licence", "L-42")]
+    shown.custom_fields = [{"id": field_id, "value": "L-43"}]
+    shown.save()
+    assert [f["value"] for f in redmine.contact.get(made.id).custom_fields] == ["L-43"]
 
 
 def test_a_stale_save_is_a_conflict(redmine: Redmine) -> None:
