@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from crm import index
+from crm import index, tags
 from crm.auth import Principal, granted_scopes
 from crm.contacts import Draft, _counts_sk, new_items
 from crm.fields import contact_changes, defaults
@@ -32,6 +32,7 @@ from crm.storage.items import (
     Item,
     SequenceItem,
     account_pk,
+    tag_sk,
 )
 from local_api.store import table_spec
 
@@ -52,8 +53,9 @@ class NewContact:
 
 
 def contact_items(account_id: str, contact_id: int, new: NewContact, key_id: str) -> list[Any]:
-    """Everything ``crm.contacts.create`` writes for ``new`` (without a first note): the contact, its
-    history entry and its postings. ``key_id`` is the public id of the key that created it."""
+    """What ``crm.contacts.create`` writes for ``new`` (without a first note) but its counts: the
+    contact, its history entry and its postings (``load`` moves the counts, the tags' too).
+    ``key_id`` is the public id of the key that created it."""
     principal = Principal(account_id, new.user_id, frozenset(granted_scopes("write")), key_id)
     draft = Draft({**defaults(), **contact_changes(new.body)}, None)
     made = new_items(principal, draft, contact_id, None, new.at)
@@ -117,6 +119,17 @@ class Loaded:
     items: int  # written, counters aside
 
 
+def _count_tag(client: Any, table: str, pk: str, sk: str, name: str, n: int, p: int) -> None:
+    """Move one tag count as crm.tags does: ADD the contacts, SET the name as last written."""
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": pk}, "sk": {"S": sk}},
+        UpdateExpression="SET #name = :name ADD n :n, p :p",
+        ExpressionAttributeNames={"#name": "name"},
+        ExpressionAttributeValues={":name": {"S": name}, ":n": {"N": str(n)}, ":p": {"N": str(p)}},
+    )
+
+
 def load(
     client: Any,
     table: str,
@@ -139,12 +152,14 @@ def load(
     last = int(sequence[SequenceItem.value.attr_name]["N"])
     ids = list(range(last - len(contacts) + 1, last + 1))
     private: dict[int, int] = {}  # owner: private contacts
+    tagged: tags.Moves = {}  # the tag counts, as the creates would move them
     written = 0
 
     def serialized() -> Iterator[dict[str, Any]]:
         nonlocal written
         for contact_id, new in zip(ids, contacts, strict=True):
             items = contact_items(account_id, contact_id, new, key_id)
+            tags.moves(None, None, items[0].tags, index.owner(items[0]), tagged)
             if items[0].is_private:
                 private[new.user_id] = private.get(new.user_id, 0) + 1
             written += len(items)
@@ -165,6 +180,10 @@ def load(
     _add(client, table, pk, _counts_sk(), everyone)
     for owner, count in private.items():
         _add(client, table, pk, _counts_sk(owner), {CountItem.private.attr_name: count})
+    for term, move in tagged.items():
+        _count_tag(client, table, pk, tag_sk(term), move.name, move.everyone, move.private)
+        for owner, count in move.owners.items():
+            _count_tag(client, table, pk, tag_sk(term, owner), move.name, count, 0)
     return Loaded(ids, written)
 
 

@@ -126,7 +126,8 @@ def main() -> int:
         context = event["requestContext"]["authorizer"]
         principal = Principal(context["account_id"], int(context["user_id"]), frozenset(granted_scopes("admin")), "x")
         keys.create_key(principal.account_id, principal.user_id, "admin", "bench")
-        fields = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "company": "Engines"}
+        fields = {"first_name": "Ada", "last_name": "Lovelace", "company": "Engines"}
+        fields["email_address"] = "ada@example.com"
         contact_id = int(contacts.create(principal, fields).item.id)
         event["path"] = f"/contacts/{contact_id}"
         event["pathParameters"] = {"contact_id": str(contact_id)}

@@ -579,7 +579,7 @@ def test_datetimes_are_normalised_to_utc() -> None:
         ({"first_name": "A", "assigned_to_id": 2**53 + 1}, ["Assigned to id must be a whole number from 0"]),
         ({"first_name": "A" * 256}, ["First name is too long (at most 255 characters)"]),
         ({"first_name": "A", "background": "b" * 32_001}, ["Background is too long (at most 32000 characters)"]),
-        ({"first_name": "A\x00"}, ["First name contains control characters"]),
+        ({"first_name": "A\x00"}, ["First name contains control characters or non-characters (U+FFFE, U+FFFF)"]),
         (
             {"first_name": "A", "tags": [str(n) for n in range(51)]},
             ["Tags takes at most 50 values of at most 64 characters"],

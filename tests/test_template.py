@@ -311,3 +311,42 @@ def test_imports_bucket_is_versioned_private_encrypted_and_reports_trigger_nothi
     failure = invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
     assert failure == {"Fn::GetAtt": ["ImportFailures", "Arn"]}
     assert resources["ImportWorkerFunction"]["Properties"]["Timeout"] == 900
+
+
+def test_the_api_writes_json_access_logs_without_secrets(cloudformation: dict[str, Any]) -> None:
+    stages = [r for r in cloudformation["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 1
+    setting = stages[0]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    fields = json.loads(setting["Format"])
+    assert {"request_id", "key_id", "account", "route", "status", "latency_ms"} <= set(fields)
+    # Nothing a caller sent is logged: no header, no body, no query, not even API Gateway's own key.
+    assert not re.search(r"\$input|\.header|querystring|apiKey|authorization", setting["Format"], re.I)
+    logs = cloudformation["Resources"]["ApiAccessLogs"]
+    assert logs["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    account = cloudformation["Resources"]["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogRole", "Arn"]}
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter"),
+    [("FormsFunction", "FormsConcurrency"), ("ImportWorkerFunction", "ImportWorkerConcurrency")],
+)
+def test_the_web_form_and_the_import_worker_have_a_concurrency_of_their_own(
+    cloudformation: dict[str, Any], function: str, parameter: str
+) -> None:
+    reserved = cloudformation["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
+    condition = cloudformation["Conditions"][reserved["Fn::If"][0]]
+    assert reserved["Fn::If"][1:] == [{"Ref": parameter}, {"Ref": "AWS::NoValue"}]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]}  # 0: none reserved
+    assert int(cloudformation["Parameters"][parameter]["Default"]) > 0
+
+
+def test_stateful_resources_say_what_happens_to_them_on_delete_and_replace(cloudformation: dict[str, Any]) -> None:
+    kinds = ("AWS::Logs::LogGroup", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::DynamoDB::Table")
+    found = {name: r for name, r in cloudformation["Resources"].items() if r["Type"] in kinds}
+    assert len(found) >= 17
+    for name, resource in found.items():
+        assert resource.get("DeletionPolicy") in ("Delete", "Retain"), name
+        assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], name
+    assert found["ContactsTable"]["DeletionPolicy"] == "Retain"

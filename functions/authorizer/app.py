@@ -9,7 +9,6 @@ its one route, the web form, does not pass through here.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -30,7 +29,7 @@ def _presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     if scheme.lower() == "basic" and credentials:
         try:
             user, _, _password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8: no key at all
             return None
         return user  # ContactHero sends the key as user name and "API" as password, Redmine any
     return (event.query_string_parameters or {}).get("key") or None

@@ -23,9 +23,9 @@ RECORDS_MAX = 100
 INT_MAX = 2**53  # what JSON clients can hold exactly
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-# XML 1.0 cannot carry these, nor UTF-8 a lone surrogate; refusing them keeps every stored value
-# representable in both formats.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# XML 1.0 cannot carry these (U+FFFE and U+FFFF are no characters to it), nor UTF-8 a lone
+# surrogate; refusing them keeps every stored value representable in both formats.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
     if len(text) > limit:
         errors.append(f"{field.label} is too long (at most {limit} characters)")
     elif CONTROL.search(text):
-        errors.append(f"{field.label} contains control characters")
+        errors.append(f"{field.label} contains control characters or non-characters (U+FFFE, U+FFFF)")
     elif field.kind == "email" and text.strip() and not EMAIL.match(text.strip()):
         errors.append(f"{field.label} is not a valid email address")
     return text

@@ -20,6 +20,7 @@ from crm.http import xml
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 MAX_FIELDS = 1000
+NOT_UTF8 = "The body is not UTF-8 text"
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -54,9 +55,16 @@ def _not_json(constant: str) -> None:
 
 def _json(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data, parse_constant=_not_json)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise BadRequest(f"Malformed JSON: {exc}") from exc
+        value = json.loads(data.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError:
+        raise BadRequest("Malformed JSON: the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"Malformed JSON at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise BadRequest(f"Body is nested more than {settings.max_xml_depth} levels deep") from None
+    except ValueError as exc:  # NaN or Infinity (our message), or a number of over 4,300 digits
+        said = str(exc) if "is not JSON" in str(exc) else "a number in the body is too long"
+        raise BadRequest(f"Malformed JSON: {said}") from None
     if not isinstance(value, dict):
         raise BadRequest("The JSON body must be an object")
     return value
@@ -67,9 +75,13 @@ BRACKETS = re.compile(r"\[([^\]]*)\]")
 
 def _form(data: bytes) -> list[tuple[str, str]]:
     try:
-        return parse_qsl(data.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"Malformed form body: {exc}") from exc
+        # errors="strict": a %FF that is no UTF-8 is refused, not stored as U+FFFD.
+        text = data.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(NOT_UTF8) from None
+    except ValueError:  # more fields than max_num_fields
+        raise BadRequest(f"A form has at most {MAX_FIELDS} fields") from None
 
 
 def _multipart(data: bytes, content_type: str) -> list[tuple[str, str]]:
@@ -89,8 +101,8 @@ def _multipart(data: bytes, content_type: str) -> list[tuple[str, str]]:
             raise UnsupportedMediaType("This form takes text fields, not files")
         try:
             pairs.append((name, (part.get_payload(decode=True) or b"").decode("utf-8")))
-        except UnicodeDecodeError as exc:
-            raise BadRequest(f"Malformed multipart body: {exc}") from exc
+        except UnicodeDecodeError:
+            raise BadRequest(NOT_UTF8) from None
     if len(pairs) > MAX_FIELDS:
         raise BadRequest(f"A form has at most {MAX_FIELDS} fields")
     return pairs

@@ -6,6 +6,7 @@ whose clients read them, spells them with underscores.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -39,12 +40,21 @@ class Attributed(dict):
         self.attributes = tuple(attributes)
 
 
+# What XML 1.0 cannot carry (a value stored before the API refused it, or by another writer):
+# written as U+FFFD, so every document this module writes parses.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    return NOT_XML.sub("\ufffd", str(value))
+
+
 def _attribute(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    return str(value)
+    return _text(value)
 
 
 VERBATIM = frozenset({"custom_fields", "custom_field"})
@@ -98,7 +108,7 @@ def _fill(element: ET.Element, value: Any) -> None:
         for key, item in value.items():
             _fill(ET.SubElement(element, dasherize(key)), item)
     else:
-        element.text = str(value)
+        element.text = _text(value)
 
 
 def dumps(
@@ -122,7 +132,7 @@ def dumps(
         _fill(element, value)
     for key, attr in (attributes or {}).items():
         if attr is not None:
-            element.set(key, str(attr))
+            element.set(key, _text(attr))
     ET.indent(element)
     body = ET.tostring(element, encoding="unicode", short_empty_elements=False)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
@@ -171,5 +181,6 @@ def loads(data: bytes, max_depth: int) -> tuple[str, Any]:
     except DefusedXmlException as exc:
         raise BadRequest("XML with a DTD, entities or external references is not accepted") from exc
     except ET.ParseError as exc:
-        raise BadRequest(f"Malformed XML: {exc}") from exc
+        line, column = exc.position
+        raise BadRequest(f"Malformed XML at line {line}, column {column + 1}") from None
     return underscore(root.tag), _value(root, 1, max_depth)

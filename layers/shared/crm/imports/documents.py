@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import IO, Any
 
+from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from crm.http.xml import underscore, value_of
@@ -67,7 +69,7 @@ class _Chars:
             except json.JSONDecodeError as exc:
                 if self.more():
                     continue
-                raise NotThisFormat(f"Not valid JSON: {exc.msg} (character {exc.pos} of a contact)") from None
+                raise NotThisFormat(f"Not valid JSON: a contact does not parse (at its character {exc.pos})") from None
             # A number at the end of the buffer may go on in the next chunk.
             if end < len(self.buffer) or not self.more():
                 self.buffer = self.buffer[end:]
@@ -118,5 +120,11 @@ def xml_rows(stream: IO[bytes], max_depth: int = 8) -> Iterator[Row]:
                 root.clear()  # what was read is let go: memory stays that of one contact
     except NotThisFormat:
         raise
-    except Exception as exc:  # defusedxml's refusals and the parser's errors: a message, not a traceback
-        raise NotThisFormat(f"Not a valid XML document of contacts: {exc}") from None
+    except DefusedXmlException:
+        refused = "DTDs, entities and external references are refused"
+        raise NotThisFormat(f"Not a valid XML document of contacts: {refused}") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise NotThisFormat(f"Not a valid XML document of contacts at line {line}, column {column + 1}") from None
+    except Exception:  # anything else the parser found: a message, not a traceback
+        raise NotThisFormat("Not a valid XML document of contacts") from None
