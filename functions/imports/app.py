@@ -14,7 +14,7 @@ app = Api("imports")
 lambda_handler = app.lambda_handler
 
 COUNT = {"type": "integer", "minimum": 0, "readOnly": True}
-URL = {"type": "string", "format": "uri", "nullable": True, "readOnly": True}
+URL = openapi.or_null({"type": "string", "format": "uri", "readOnly": True})
 ASKED = {
     "format": {"type": "string", "enum": list(jobs.FORMATS), "description": "Guessed from filename if not sent"},
     "filename": {"type": "string", "maxLength": jobs.FILENAME_MAX},
@@ -32,7 +32,7 @@ IMPORT = {
         "status": {"type": "string", "enum": list(jobs.STATUSES), "readOnly": True},
         **ASKED,
         "user_id": {"type": "integer", "readOnly": True},
-        "size": {"type": "integer", "nullable": True, "readOnly": True},
+        "size": openapi.or_null({"type": "integer", "readOnly": True}),
         **{name: COUNT for name in ("rows_total", "rows_imported", "rows_updated", "rows_skipped", "rows_failed")},
         "errors": {
             "type": "array",
@@ -44,13 +44,13 @@ IMPORT = {
             },
         },
         "warnings": {"type": "array", "items": {"type": "string"}, "readOnly": True},
-        "error": {"type": "string", "nullable": True, "readOnly": True, "description": "Why the import failed"},
+        "error": openapi.or_null({"type": "string", "readOnly": True, "description": "Why the import failed"}),
         "report_url": {**URL, "description": f"Every failed row as CSV; valid {files.DOWNLOAD_SECONDS} s"},
         "upload_url": {**URL, "description": f"While waiting: PUT the file here; valid {files.UPLOAD_SECONDS} s"},
-        "upload_method": {"type": "string", "enum": ["PUT"], "nullable": True, "readOnly": True},
-        "upload_headers": {"type": "object", "nullable": True, "readOnly": True},
+        "upload_method": openapi.or_null({"type": "string", "enum": ["PUT"], "readOnly": True}),
+        "upload_headers": openapi.or_null({"type": "object", "readOnly": True}),
         **{
-            name: {"type": "string", "format": "date-time", "nullable": True, "readOnly": True}
+            name: openapi.or_null({"type": "string", "format": "date-time", "readOnly": True})
             for name in ("created_at", "updated_at", "started_at", "finished_at")
         },
     },

@@ -21,17 +21,14 @@ FILTERS = (
     openapi.query("contact_id", "The photos of this contact", openapi.ID_SCHEMA),
     openapi.query("status", "Only photos in this state", {"type": "string", "enum": list(photos.STATE)}),
 )
-URL = {"type": "string", "format": "uri", "nullable": True, "readOnly": True}
+URL = openapi.or_null({"type": "string", "format": "uri", "readOnly": True})
 SHOWN = {
     "url": {**URL, "description": f"Downloads a ready image; valid {files.DOWNLOAD_SECONDS} s"},
     "upload_url": {**URL, "description": f"While waiting: PUT the image here; valid {files.UPLOAD_SECONDS} s"},
-    "upload_method": {"type": "string", "enum": ["PUT"], "nullable": True, "readOnly": True},
-    "upload_headers": {
-        "type": "object",
-        "nullable": True,
-        "readOnly": True,
-        "description": "Headers the upload must carry",
-    },
+    "upload_method": openapi.or_null({"type": "string", "enum": ["PUT"], "readOnly": True}),
+    "upload_headers": openapi.or_null(
+        {"type": "object", "readOnly": True, "description": "Headers the upload must carry"}
+    ),
 }
 CREATE_BODY = {
     "content_type": {"type": "string", "enum": list(photos.PHOTO_TYPES), "description": "Needed unless data is sent"},

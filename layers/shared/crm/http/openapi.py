@@ -31,7 +31,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _schema(field: Field) -> dict[str, Any]:
+def _schema(field: Field, nullable: bool) -> dict[str, Any]:
+    """A field's schema; ``nullable``: it may be null (OpenAPI 3.1 says so with its type)."""
     schema = dict(KIND_SCHEMAS.get(field.kind, {"type": "string", "maxLength": 255}))
     if field.choices:
         schema = {"type": "string", "enum": list(field.choices)}
@@ -41,12 +42,28 @@ def _schema(field: Field) -> dict[str, Any]:
         schema["default"] = field.default
     if not field.writable:
         schema["readOnly"] = True
-    return schema
+    return or_null(schema) if nullable else schema
+
+
+def or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema``, or null. OpenAPI 3.1 has no ``nullable``; Powertools' models take no list of
+    types, so null is the second of ``anyOf`` (the annotations stay at the top)."""
+    notes = {k: schema[k] for k in ("readOnly", "description", "default") if k in schema}
+    kept = {k: v for k, v in schema.items() if k not in notes}
+    return {"anyOf": [kept, {"type": "null"}], **notes}
+
+
+# Fields every stored resource has a value for; any other with no default may be null (sent so,
+# it is emptied; shown so, it has none).
+NEVER_NULL = frozenset({"id", "user_id", "contact_id", "created_at", "updated_at", "version", "status", "content_type"})
 
 
 def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
     """The schema of a resource from its field table."""
-    properties = {field.name: _schema(field) for field in fields}
+    properties = {
+        field.name: _schema(field, field.default is None and field.name not in {*required, *NEVER_NULL})
+        for field in fields
+    }
     return {"type": "object", "properties": properties, "required": list(required)}
 
 
