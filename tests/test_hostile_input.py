@@ -81,7 +81,7 @@ def test_every_malformed_basic_credential_is_401(api: Client, credentials: str) 
 
 def test_a_form_value_that_is_not_utf8_is_400_and_stores_nothing(api: Client) -> None:
     reply = api.request("POST", "/contacts", body="contact[first_name]=%FF", content_type=FORM_TYPE)
-    assert (reply.status, errors(reply)) == (400, ["The body is not UTF-8 text"])
+    assert (reply.status, errors(reply)) == (400, ["Malformed form body: a value is not UTF-8 text"])
     reply = api.request("POST", "/contacts", body=b'{"first_name": "\xff"}', content_type="application/json")
     assert (reply.status, errors(reply)) == (400, ["Malformed JSON: the body is not UTF-8 text"])
     assert stored_count(api) == 0

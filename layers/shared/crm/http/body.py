@@ -20,7 +20,6 @@ from crm.http import xml
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 MAX_FIELDS = 1000
-NOT_UTF8 = "The body is not UTF-8 text"
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -79,7 +78,7 @@ def _form(data: bytes) -> list[tuple[str, str]]:
         text = data.decode("utf-8")
         return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest(NOT_UTF8) from None
+        raise BadRequest("Malformed form body: a value is not UTF-8 text") from None
     except ValueError:  # more fields than max_num_fields
         raise BadRequest(f"A form has at most {MAX_FIELDS} fields") from None
 
@@ -102,7 +101,7 @@ def _multipart(data: bytes, content_type: str) -> list[tuple[str, str]]:
         try:
             pairs.append((name, (part.get_payload(decode=True) or b"").decode("utf-8")))
         except UnicodeDecodeError:
-            raise BadRequest(NOT_UTF8) from None
+            raise BadRequest("Malformed multipart body: a value is not UTF-8 text") from None
     if len(pairs) > MAX_FIELDS:
         raise BadRequest(f"A form has at most {MAX_FIELDS} fields")
     return pairs
