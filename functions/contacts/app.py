@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from crm import activities, contacts, history, notes, search, tags
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
+from crm.fields import Sent
 from crm.http import dialects, openapi
 from crm.http.api import Api, Request, resource_id
 from crm.http.dialects import minimal, redmine
@@ -46,7 +47,7 @@ def _views(request: Request, items: list) -> list[dict]:
     return [dialects.contact_view(view) for view in contacts.views(request.principal, items)]
 
 
-def _body(request: Request, creating: bool = False) -> object:
+def _body(request: Request, creating: bool = False) -> Sent:
     """The contact the request sends, in any dialect, in the one model."""
     return dialects.contact_body(request.body("contact"), creating)
 

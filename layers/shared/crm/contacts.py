@@ -230,7 +230,7 @@ def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
         index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
-        tags.stage(tx, principal.account_id, tags.moves(None, None, item.tags, index.owner(item), {}))
+        tags.stage(tx, principal.account_id, None, None, item.tags, index.owner(item))
         tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
         for written in (item for note in made.notes for item in with_ref(note)):
             tx.save(written, condition=NoteItem.sk.does_not_exist())
@@ -287,7 +287,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         tx.save(entry, condition=HistoryItem.sk.does_not_exist())
         stage_counts(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
-        tags.stage(tx, principal.account_id, tags.moves(old_tags, old_owner, item.tags, index.owner(item), {}))
+        tags.stage(tx, principal.account_id, old_tags, old_owner, item.tags, index.owner(item))
         owner = int(item.user_id)
         _stage_activity_counts(tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False)
 
@@ -303,13 +303,13 @@ def update(
     version; a stale one is 409. Without one, a concurrent change makes us re-read and re-apply,
     so neither write is lost.
     """
-    body = sent(body)
-    wanted_version = expected_version(body.fields, if_match)
+    asked = sent(body)
+    wanted_version = expected_version(asked.fields, if_match)
     defs: dict[int, Any] | None = None  # read once, and only if the body sends values
 
     def edit(current: dict[str, Any]) -> dict[str, Any]:
         nonlocal defs
-        wanted = contact_changes(body, current)
+        wanted = contact_changes(asked, current)
         if "custom_fields" in wanted:
             defs = custom_fields.definitions(principal.account_id) if defs is None else defs
             given, stored = wanted["custom_fields"], current["custom_fields"]
@@ -434,7 +434,7 @@ def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
         tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
         stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
-        tags.stage(tx, principal.account_id, tags.moves(item.tags, index.owner(item), None, None, {}))
+        tags.stage(tx, principal.account_id, item.tags, index.owner(item), None, None)
         owner = int(item.user_id) if item.is_private else None
         _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
 

@@ -66,16 +66,29 @@ def updates(account_id: str, moved: Moves) -> list[Update]:
     return out
 
 
-def stage(tx: Any, account_id: str, moved: Moves) -> None:
-    """Stage the count updates of ``moved`` in the transaction ``tx``."""
-    for item, actions in updates(account_id, moved):
+def apply(tx: Any, staged: list[Update]) -> None:
+    """Stage these count updates in the transaction ``tx``."""
+    for item, actions in staged:
         tx.update(item, actions=actions)
+
+
+def stage(
+    tx: Any,
+    account_id: str,
+    old: Iterable[str] | None,
+    old_owner: int | None,
+    new: Iterable[str] | None,
+    new_owner: int | None,
+) -> None:
+    """Stage in ``tx`` what one contact going from tags ``old`` to ``new`` moves (see ``moves``)."""
+    apply(tx, updates(account_id, moves(old, old_owner, new, new_owner, {})))
 
 
 def listing(principal: Principal) -> list[dict[str, Any]]:
     """The tags of the contacts this key may see, by name, with how many carry each."""
     pk = account_pk(principal.account_id)
-    counted = list(TagCountItem.query(pk, starting_with(TagCountItem.sk, "TAG#"), consistent_read=True))
+    everyone = tag_sk("")
+    counted = list(TagCountItem.query(pk, starting_with(TagCountItem.sk, everyone), consistent_read=True))
     own: dict[str, int] = {}
     if not principal.is_admin:
         prefix = tag_sk("", principal.user_id)
@@ -83,7 +96,7 @@ def listing(principal: Principal) -> list[dict[str, Any]]:
             own[item.sk.removeprefix(prefix)] = int(item.n)
     shown = []
     for item in counted:
-        term = item.sk.removeprefix("TAG#")
+        term = item.sk.removeprefix(everyone)
         seen = int(item.n) if principal.is_admin else int(item.n) - int(item.p) + own.get(term, 0)
         if seen > 0:
             shown.append({"name": item.name, "count": seen})

@@ -50,7 +50,7 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
         wanted[tag_sk(term)] = (move.name, move.everyone, move.private)
         for owner, n in move.owners.items():
             wanted[tag_sk(term, owner)] = (move.name, n, 0)
-    for prefix in ("TAG#", "TAGU#"):
+    for prefix in ("TAG#", "TAGU#"):  # every tag's counts, and every owner's
         for stale in TagCountItem.query(pk, starting_with(TagCountItem.sk, prefix), consistent_read=True):
             wanted.setdefault(stale.sk, (stale.name, 0, 0))
     for sk, (name, n, p) in wanted.items():

@@ -152,6 +152,7 @@ class Api(APIGatewayRestResolver):
         self.resource = resource
         self.max_body = max_body
         self.multipart = multipart
+        self._answering = head.answering(self._resolve_one)  # HEAD as its GET, no body
         self.lambda_handler = observed(self.resolve)
         self.exception_handler(ApiError)(self._api_error)
         self.exception_handler(NotFoundError)(self._no_route)
@@ -162,7 +163,7 @@ class Api(APIGatewayRestResolver):
         return self.context["request"]
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return head.answering(self._resolve_one)(event, context)
+        return self._answering(event, context)
 
     def _resolve_one(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()

@@ -356,8 +356,8 @@ def _write(
         keys = [(new.item.pk, new.item.sk) for new in made]
         there = {int(c.id) for c in ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id"])}
         made = [new for new in made if int(new.item.id) not in there]
-    notes = [item for new in made for note in new.notes for item in with_ref(note)]
-    hanging = [*(item for new in made for item in (*index.postings(new.item), new.entry)), *notes]
+    first_notes = [item for new in made for note in new.notes for item in with_ref(note)]
+    hanging = [*(item for new in made for item in (*index.postings(new.item), new.entry)), *first_notes]
     _put_all(hanging + failed_items)
     _put_all([new.item for new in made])
     late_failures = []
@@ -405,8 +405,7 @@ def _count_tags(job: Any, condition: Any, updates: list[tags.Update]) -> list[ta
 
         def stage(tx: Any, group: list[tags.Update] = group, number: int = number, counted: Any = counted) -> None:
             tx.update(job, actions=[ImportItem.tags_counted.set(number + 1)], condition=condition & counted)
-            for item, actions in group:
-                tx.update(item, actions=actions)
+            tags.apply(tx, group)
 
         try:
             transact(stage)
@@ -443,8 +442,7 @@ def _checkpoint(
         tx.update(job, actions=actions, condition=condition)
         if outcome.created:
             contacts.stage_counts(tx, principal, principal.user_id, outcome.created, outcome.private)
-        for item, tag_actions in last_tags:
-            tx.update(item, actions=tag_actions)
+        tags.apply(tx, last_tags)
 
     try:
         transact(stage)
