@@ -8,10 +8,11 @@ DDB_LOCAL := $(VENV)/dynamodb-local
 export DYNAMODB_LOCAL_DIR := $(abspath $(DDB_LOCAL))
 
 SAM := $(VENV)/sam/bin/sam
+CHECKOV := $(VENV)/checkov/bin/checkov
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 BUILD := .aws-sam
 
-.PHONY: install run reset test lint format template bench bench-search bench-local lock clean
+.PHONY: install run reset test fuzz lint format template bench bench-search bench-local lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ $(SAM): requirements/sam.txt | $(BIN)/uv
 	$(BIN)/uv venv -q --python $(PYTHON) $(VENV)/sam
 	$(BIN)/uv pip install --quiet --python $(VENV)/sam/bin/python -r requirements/sam.txt
 
+# checkov too: it pins its own world of packages.
+$(CHECKOV): requirements/checkov.txt | $(BIN)/uv
+	$(BIN)/uv venv -q --python $(PYTHON) $(VENV)/checkov
+	$(BIN)/uv pip install --quiet --python $(VENV)/checkov/bin/python -r requirements/checkov.txt
+
 install: $(VENV)/.installed
 
 # The API on http://127.0.0.1:3000 over DynamoDB Local; what it stores is kept in .data/.
@@ -63,16 +69,25 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# sam validate --lint; then sam build of a copy of the template whose runtime is this machine's
-# Python (sam build needs the runtime's Python), and an import of every built handler.
-template: install $(SAM)
+# sam validate --lint; checkov (each check it skips says why in the resource's Metadata; it
+# downloads nothing: --skip-download); then
+# sam build of a copy of the template whose runtime is this machine's Python (sam build needs the
+# runtime's Python), and an import of every built handler.
+template: install $(SAM) $(CHECKOV)
 	$(SAM_ENV) $(SAM) validate --lint -t template.yaml
+	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	mkdir -p $(BUILD)
 	sed -e 's/python3\.13/python$(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/g' \
 		-e 's/arm64/$(shell $(BIN)/python -c 'import platform; print({"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()])')/g' \
 		template.yaml > $(BUILD)/template.local.yaml
 	$(SAM_ENV) $(SAM) build -t $(BUILD)/template.local.yaml --base-dir . -b $(BUILD)/build --cached --cache-dir $(BUILD)/cache
 	$(BIN)/python tools/check_build.py $(BUILD)/build
+
+# schemathesis at length: every phase (its coverage phase too), EXAMPLES per operation (100),
+# a new seed each run.
+fuzz: install $(DYNAMODB_LOCAL)
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),100) FUZZ_SEED= FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+		$(BIN)/pytest -q tests/test_schemathesis.py
 
 # Two workers (this machine's cores); a file's tests stay on one worker, sharing its fixtures.
 test: lint template $(DYNAMODB_LOCAL)

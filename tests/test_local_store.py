@@ -150,10 +150,10 @@ def test_a_chunked_body_is_read_whole(server: Server) -> None:
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["contact"]["last_name"] == "Body"
 
 
-@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
-def test_a_method_no_route_has_gets_the_gateway_answer(server: Server, method: str) -> None:
+@pytest.mark.parametrize("method", ["GET", "TRACE", "CONNECT", "PROPFIND"])
+def test_a_path_no_route_has_gets_the_gateway_answer(server: Server, method: str) -> None:
     expected = load().gateway_responses["MISSING_AUTHENTICATION_TOKEN"]
-    status, headers, body = request(method, f"{server.base}/contacts", server.key)
+    status, headers, body = request(method, f"{server.base}/contact_list", server.key)
     assert status == expected.status
     assert headers["content-type"] == expected.headers["Content-Type"]
     assert json.loads(body) == json.loads(expected.templates["application/json"])

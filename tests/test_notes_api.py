@@ -345,7 +345,8 @@ def test_limit_offset_and_page(api: Client) -> None:
     assert (ids(last), last["next_cursor"]) == (newest_first[4:], None)
     beyond = notes_of(api, made["id"], offset=10)
     assert (ids(beyond), beyond["total_count"], beyond["next_cursor"]) == ([], 5, None)
-    for bad in ({"limit": "many"}, {"limit": 0}, {"page": 0}, {"offset": -1}, {"offset": 1, "page": 1}):
+    assert ids(notes_of(api, made["id"], offset=1, page=3, limit=2)) == newest_first[1:3]  # offset wins
+    for bad in ({"limit": "many"}, {"limit": 0}, {"page": 0}, {"offset": -1}, {"offset": 1, "page": "x"}):
         reply = api.get(notes_path(made["id"]), query=bad)
         assert reply.status == 400, bad
         assert errors(reply)

@@ -16,9 +16,10 @@ from samtranslator.translator.transform import transform
 from local_api.template import ROOT, TEMPLATE, _CfnLoader
 
 API_MD = ROOT.parent / "shared" / "API.md"
+ANY = "X-AMAZON-APIGATEWAY-ANY-METHOD"  # a resource's ANY route: the function answers 405 with Allow
 DOCS_ROUTES = {(method, path) for method in ("GET", "HEAD") for path in ("/openapi.json", "/docs")}
 # The web form checks the form key in its body itself; the authorizer refuses form keys.
-FORM_ROUTES = {("POST", f"/forms/contacts{suffix}") for suffix in ("", ".json", ".xml")}
+FORM_ROUTES = {(method, f"/forms/contacts{suffix}") for method in ("POST", ANY) for suffix in ("", ".json", ".xml")}
 SUFFIXES = ("", ".json", ".xml")
 # API.md resources served by a function not named after them.
 HOMES = {"docs": "DocsFunction", "contact projects": "ContactsFunction", "web form": "FormsFunction"}
@@ -116,7 +117,19 @@ def test_every_get_answers_head_through_the_same_function(cloudformation: dict[s
         get = methods[("GET", path)]
         assert head["x-amazon-apigateway-integration"]["uri"] == get["x-amazon-apigateway-integration"]["uri"], path
         assert head.get("security") == get.get("security"), path
-    assert {method for method, _ in methods} <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+    assert {method for method, _ in methods} <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", ANY}
+
+
+def test_every_resource_of_a_function_has_an_any_route_to_it(cloudformation: dict[str, Any]) -> None:
+    methods = _methods(cloudformation)
+    for (method, path), operation in methods.items():
+        if (method, path) in DOCS_ROUTES or method == ANY:
+            continue
+        other = methods.get((ANY, path))
+        assert other is not None, f"{path} has no ANY route"
+        uri = operation["x-amazon-apigateway-integration"]["uri"]
+        assert other["x-amazon-apigateway-integration"]["uri"] == uri, path
+        assert other.get("security") == operation.get("security"), path
 
 
 def _statements(cloudformation: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -350,3 +363,19 @@ def test_stateful_resources_say_what_happens_to_them_on_delete_and_replace(cloud
         assert resource.get("DeletionPolicy") in ("Delete", "Retain"), name
         assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], name
     assert found["ContactsTable"]["DeletionPolicy"] == "Retain"
+
+
+def test_every_check_checkov_skips_says_why_in_its_resource() -> None:
+    raw = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 (our loader: CloudFormation's tags)
+    skipped = {
+        name: resource["Metadata"]["checkov"]["skip"]
+        for name, resource in raw["Resources"].items()
+        if "checkov" in (resource.get("Metadata") or {})
+    }
+    assert len(skipped) >= 30
+    for name, skips in skipped.items():
+        for skip in skips:
+            assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), (name, skip)
+            assert len(skip.get("comment", "")) > 40, (name, skip)  # a reason, not a word
+    # The web form and the import worker reserve their concurrency: no skip of that check for them.
+    assert all(s["id"] != "CKV_AWS_115" for f in ("FormsFunction", "ImportWorkerFunction") for s in skipped[f])

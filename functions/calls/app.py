@@ -22,7 +22,7 @@ SCHEMA = records.routes(app, CALL, calls.list_filter, FILTERS, "due_at (those wi
 COMPLETION = {
     "type": "object",
     "properties": {
-        "outcome": {"type": "string", "maxLength": 255},
+        "outcome": openapi.line(),
         "completed_at": {"type": "string", "format": "date-time", "description": "Default: now"},
     },
 }

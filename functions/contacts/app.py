@@ -27,14 +27,30 @@ INCLUDES = ("notes", "calls", "messages", "photos", "projects", "contacts", "dea
 INCLUDED = 25  # of the calls, messages and photos a contact shows
 KINDS = {"calls": CALL, "messages": MESSAGE, "photos": PHOTO}
 SEARCH = (
-    openapi.query("search", "Words, each the start of a word of a name, company, job title, email or phone digits"),
-    openapi.query("searchby", "Find the search words in this field only (name, email and phone mean each of theirs)"),
+    openapi.query(
+        "search",
+        f"Words (at most {search.MAX_WORDS}), each the start of a word of a name, company, job title, email"
+        " or phone digits",
+        {"type": "string", "maxLength": search.MAX_SEARCH},
+    ),
+    openapi.query(
+        "searchby",
+        "Find the search words in this field only (name, email and phone mean each of theirs)",
+        {"type": "string", "enum": list(search.SEARCHBY)},
+        empty_is_absent=False,
+    ),
     openapi.query("tags", "Comma-separated: contacts with all of these tags"),
     openapi.query("project_id", "Contacts in this project (an id or an identifier)"),
     openapi.query("assigned_to_id", "Contacts assigned to this user", {"type": "integer", "minimum": 0}),
     openapi.query("is_company", "Companies (true) or people (false)", {"type": "boolean"}),
     openapi.query("updated_since", "Contacts changed at or after this time", {"type": "string", "format": "date-time"}),
 )
+_PROJECT_ID = {**openapi.PATH_SCHEMAS["project_id"], "minLength": 1}
+PROJECT = {
+    "anyOf": [
+        {"type": "object", "properties": {name: _PROJECT_ID}, "required": [name]} for name in ("id", "project_id")
+    ]
+}
 HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "changes": {"type": "array"}}}
 
 
@@ -67,8 +83,8 @@ def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Res
 @app.operation(
     "GET",
     "/contacts",
-    summary="List contacts in id order",
-    query=openapi.PAGING,
+    summary="List contacts in id order, or those a search or filter finds (as /contacts/search)",
+    query=(*SEARCH, *openapi.PAGING),
     returns=openapi.listing("contacts", CONTACT),
 )
 def list_contacts(request: Request) -> Response:
@@ -88,7 +104,14 @@ def _search_in_body(request: Request) -> None:
     request.query = minimal.search_query(request.body("contact"), request.query, search.FILTERS)
 
 
-@app.operation("POST", "/contacts", summary="Create a contact", status=201, body=CONTACT, returns=ONE)
+@app.operation(
+    "POST",
+    "/contacts",
+    summary="Create a contact (or edit one, as the minimal JSON API does)",
+    status=201,
+    body=openapi.CONTACT_CREATE,
+    returns=ONE,
+)
 def create_contact(request: Request) -> Response:
     edit = minimal.edit(request.body("contact"))
     if edit:  # the minimal JSON API edits through POST /contacts
@@ -101,7 +124,7 @@ def create_contact(request: Request) -> Response:
     "/projects/<project_id>/contacts",
     summary="Create a contact in this project (Redmine CRM's create)",
     status=201,
-    body=CONTACT,
+    body=openapi.CONTACT_NEW,
     returns=ONE,
 )
 def create_contact_in_project(request: Request, project_id: str) -> Response:
@@ -143,15 +166,20 @@ def delete_named_contact(request: Request) -> Response:
     "GET",
     "/contacts/search",
     summary="Search contacts: the same as GET /contacts?search=",
-    query=(openapi.query("term", "Words to find (the same as search)"), *SEARCH, *openapi.PAGING),
+    query=(
+        openapi.query("term", "Words to find (the same as search)", {"type": "string", "maxLength": search.MAX_SEARCH}),
+        *SEARCH,
+        *openapi.PAGING,
+    ),
     returns=openapi.listing("contacts", CONTACT),
 )
 def search_contacts(request: Request) -> Response:
     _search_in_body(request)
     query = search.parse(request.query)
-    if query is None:
-        raise BadRequest("Give a search term: /contacts/search?term=...")
-    page = search.run(request.principal, query, request.page())
+    if query is None:  # a search for nothing in particular finds every contact, as Redmine's does
+        page = contacts.list_contacts(request.principal, request.page())
+    else:
+        page = search.run(request.principal, query, request.page())
     return request.many("contacts", "contact", page, _views(request, page.items))
 
 
@@ -159,7 +187,7 @@ def search_contacts(request: Request) -> Response:
     "GET",
     "/contacts/<contact_id>",
     summary="Show a contact with its newest 25 notes",
-    query=(openapi.query("include", f"Comma-separated: {', '.join(INCLUDES)}"),),
+    query=(openapi.query("include", f"Comma-separated: {', '.join(INCLUDES)}", openapi.names(INCLUDES)),),
     returns=ONE,
 )
 def show_contact(request: Request, contact_id: str) -> Response:
@@ -186,7 +214,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     ("PUT", "PATCH"),
     "/contacts/<contact_id>",
     summary="Change some fields of a contact (PUT and PATCH alike); If-Match makes it conditional",
-    body=CONTACT,
+    body=openapi.CONTACT_SENT,
     returns=ONE,
 )
 def update_contact(request: Request, contact_id: str) -> Response:
@@ -198,7 +226,7 @@ def update_contact(request: Request, contact_id: str) -> Response:
     "POST",
     "/contacts/<contact_id>",
     summary="Change some fields of a contact: update_fields (the minimal JSON API's edit), or the fields",
-    body=openapi.MINIMAL_EDIT,
+    body=openapi.MINIMAL_EDIT_OF,
     returns=ONE,
 )
 def post_edit_contact(request: Request, contact_id: str) -> Response:
@@ -226,9 +254,11 @@ def contact_history(request: Request, contact_id: str) -> Response:
 @app.operation(
     "POST",
     "/contacts/<contact_id>/projects",
-    summary="Add a contact to a project (an id or an identifier such as support)",
+    summary="Add a contact to a project (an id or an identifier such as support); 200 if it was in it",
     status=201,
-    body=openapi.wrapped("project", {"type": "object", "properties": {"id": openapi.PATH_SCHEMAS["project_id"]}}),
+    body=PROJECT,
+    root="project",
+    also=(200,),  # already in it: nothing changed
     returns=ONE,
 )
 def add_project(request: Request, contact_id: str) -> Response:

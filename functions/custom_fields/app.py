@@ -20,7 +20,7 @@ CUSTOM_FIELD = {
     "type": "object",
     "properties": {
         "id": {"type": "integer", "readOnly": True},
-        "name": {"type": "string", "maxLength": 255, "description": "Unique in the account, whatever its case"},
+        "name": {**openapi.line(), "description": "Unique in the account, whatever its case"},
         "field_format": {
             "type": "string",
             "enum": list(custom_fields.FORMATS),

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-from crm.http import head
+from crm.http import head, openapi
 from crm.observability import observed
 
 FUNCTIONS = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def document() -> dict[str, Any]:
         resolver = getattr(_load(handler), "app", None)  # only HTTP resources have one
         if hasattr(resolver, "get_openapi_schema"):
             merge.add_schema(resolver.get_openapi_schema())
-    return json.loads(merge.get_openapi_json_schema())
+    return openapi.finish(json.loads(merge.get_openapi_json_schema()))
 
 
 def _with_server() -> str:

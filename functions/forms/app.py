@@ -22,7 +22,15 @@ FORM_BODY = {
         "project_id": {"type": "string", "description": "The form key's project (optional)"},
         "redirect_on_success": {"type": "string", "format": "uri", "description": "A URL the account lists"},
         "contact": openapi.CONTACT,
-        forms.HONEYPOT: {"type": "string", "description": "Leave empty: hidden from people, bots fill it"},
+        forms.HONEYPOT: {
+            "type": "string",
+            "maxLength": 0,
+            "description": "Leave empty: hidden from people, bots fill it",
+        },
+        **{
+            name: {"type": "string", "description": "What Rails' form helpers add; ignored"}
+            for name in ("commit", "utf8")
+        },
     },
 }
 RECEIVED = {"status": "received", "message": "Thank you: your details were received."}

@@ -25,6 +25,15 @@ ASKED = {
         "description": "What a row does when a contact has its email address (or its vCard UID)",
     },
 }
+_PRINTABLE = "[^\\u0000-\\u001f]"
+ASKED["filename"] = {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*$"}
+# Without a format, the filename's extension (whatever its case) must tell it.
+_EXTENSIONS = "|".join("".join(f"[{c}{c.upper()}]" for c in extension) for extension in jobs.EXTENSIONS)
+NAMED_BY_FILE = {
+    "type": "object",
+    "properties": {**ASKED, "filename": {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*\\.({_EXTENSIONS})$"}},
+    "required": ["filename"],
+}
 IMPORT = {
     "type": "object",
     "properties": {
@@ -80,7 +89,7 @@ def list_imports(request: Request) -> Response:
     "/imports",
     summary="Ask for an import: PUT the file to upload_url, then follow GET /imports/{id}",
     status=201,
-    body={"type": "object", "properties": ASKED},
+    body={"anyOf": [{"type": "object", "properties": ASKED, "required": ["format"]}, NAMED_BY_FILE]},
     returns=ONE,
 )
 def create_import(request: Request) -> Response:

@@ -16,7 +16,7 @@ lambda_handler = app.lambda_handler
 NOTE = {
     "type": "object",
     "properties": {
-        "subject": {"type": "string", "maxLength": 255},
+        "subject": openapi.line(),
         "body": {"type": "string", "maxLength": 32000},
         **{name: {"type": "integer", "readOnly": True} for name in ("id", "contact_id", "user_id")},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_at", "updated_at")},
@@ -83,16 +83,26 @@ REDMINE_NOTE = {
     "properties": {
         "source_type": {"type": "string", "enum": [redmine.SOURCE_TYPE]},
         "source_id": {"type": "integer", "minimum": 1},
-        "subject": {"type": "string", "maxLength": 255},
+        "subject": openapi.line(),
         "content": {"type": "string", "maxLength": 32000},
         "id": {"type": "integer", "readOnly": True},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_on", "updated_on")},
+        **{name: {"type": "object", "readOnly": True} for name in ("source", "author")},
     },
+    "required": ["source_id", "content"],
 }
 REDMINE_ONE = openapi.wrapped("note", REDMINE_NOTE)
+# A note stays with its contact: its source sent back unchanged is ignored, changed is a 422.
+REDMINE_CHANGE = {
+    **REDMINE_NOTE,
+    "properties": {
+        **REDMINE_NOTE["properties"],
+        "source_id": {**REDMINE_NOTE["properties"]["source_id"], "readOnly": True},
+    },
+}
 SOURCE = (
-    openapi.query("source_type", "Contact (the only kind of source notes have here)"),
-    openapi.query("source_id", "The contact whose notes to list", {"type": "integer", "minimum": 1}),
+    openapi.query("source_type", "Contact (the only kind of source notes have here)", {"enum": [redmine.SOURCE_TYPE]}),
+    openapi.query("source_id", "The contact whose notes to list", openapi.ID_SCHEMA, required=True),
 )
 
 
@@ -114,7 +124,7 @@ def _found(request: Request, note_id: str) -> tuple[int, int]:
     returns=openapi.listing("notes", REDMINE_NOTE),
 )
 def list_redmine_notes(request: Request) -> Response:
-    if request.query.get("source_type") not in (None, redmine.SOURCE_TYPE):
+    if (request.query.get("source_type") or redmine.SOURCE_TYPE) != redmine.SOURCE_TYPE:
         raise BadRequest(f"source_type must be {redmine.SOURCE_TYPE}")
     if not request.query.get("source_id"):
         raise BadRequest("Give the contact whose notes to list: /notes?source_type=Contact&source_id=...")
@@ -147,7 +157,7 @@ def show_redmine_note(request: Request, note_id: str) -> Response:
     "PUT",
     "/notes/<note_id>",
     summary="Change a note's subject or content (Redmine CRM); If-Match makes it conditional",
-    body=REDMINE_NOTE,
+    body=REDMINE_CHANGE,
     returns=REDMINE_ONE,
 )
 def update_redmine_note(request: Request, note_id: str) -> Response:

@@ -47,6 +47,7 @@ SCHEMA = records.routes(
     create_with=photos.create,
     shown=SHOWN,
     create_body=CREATE_BODY,
+    create_needs=("content_type", "data"),
 )
 
 

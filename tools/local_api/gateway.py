@@ -156,13 +156,16 @@ class Gateway:
     # --- requests ----------------------------------------------------------------------------
 
     def route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
-        best: tuple[tuple[int, ...], Route, dict[str, str]] | None = None
+        """As API Gateway picks: the most specific resource that has this method or ANY, and on
+        it the method itself before ANY."""
+        best: tuple[tuple[tuple[int, ...], bool], Route, dict[str, str]] | None = None
         for route in self.template.routes:
-            if route.method != method:
+            if route.method not in (method, "ANY"):
                 continue
             found = _match(route.path, path)
-            if found and (best is None or found[0] > best[0]):
-                best = (found[0], route, found[1])
+            rank = (found[0], route.method == method) if found else None
+            if found and rank and (best is None or rank > best[0]):
+                best = (rank, route, found[1])
         return (best[1], best[2]) if best else (None, {})
 
     def gateway_response(self, name: str) -> HttpResponse:

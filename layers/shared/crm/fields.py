@@ -103,6 +103,8 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
         errors.append(f"{field.label} is too long (at most {limit} characters)")
     elif CONTROL.search(text):
         errors.append(f"{field.label} contains control characters or non-characters (U+FFFE, U+FFFF)")
+    elif field.kind != "text" and ("\n" in text or "\r" in text):  # a name or a number is one line
+        errors.append(f"{field.label} must be one line")
     elif field.kind == "email" and text.strip() and not EMAIL.match(text.strip()):
         errors.append(f"{field.label} is not a valid email address")
     return text

@@ -100,10 +100,14 @@ def page_request(query: Mapping[str, str], fp: str) -> PageRequest:
     # Above the most a page holds is served as that most, as Redmine does: its clients page on it.
     limit = min(_whole(query, "limit", 1) or DEFAULT_LIMIT, MAX_LIMIT)
     offset = _whole(query, "offset", 0, MAX_OFFSET)
-    page = _whole(query, "page", 1, MAX_OFFSET // limit + 1)
     cursor = query.get("cursor") or None
-    if sum(x is not None for x in (offset, page, cursor)) > 1:
-        raise BadRequest("Use one of cursor, offset and page")
+    page = _whole(query, "page", 1)
+    deepest = MAX_OFFSET // limit + 1
+    if page is not None and offset is None and not cursor and page > deepest:
+        raise BadRequest(f"page must be a whole number from 1 to {deepest}")
+    page = page if offset is None and not cursor else None
+    # A cursor wins over offset, and offset over page, as Redmine reads them: its clients send
+    # offset on every request.
     if cursor:
         position, after = _unseal(cursor, fp)
         return PageRequest(limit=limit, offset=position, after=after, fingerprint=fp)

@@ -40,11 +40,14 @@ class Query:
     empty: bool = False  # a search of punctuation alone: nothing matches it
 
 
+# What searchby takes: a searched field, or one of the minimal API's groups of them.
+SEARCHBY = (*index.FIELD_GROUPS, *index.SEARCHED)
+
+
 def _search_fields(name: str) -> frozenset[str]:
     fields = index.FIELD_GROUPS.get(name, (name,))
     if not all(field in index.SEARCHED for field in fields):
-        choices = ", ".join([*index.FIELD_GROUPS, *index.SEARCHED])
-        raise Unprocessable(f"searchby must be a searched contact field: one of {choices}")
+        raise Unprocessable(f"searchby must be a searched contact field: one of {', '.join(SEARCHBY)}")
     return frozenset(index.SEARCHED[field] for field in fields)
 
 
@@ -61,9 +64,10 @@ def parse(params: Mapping[str, str]) -> Query | None:
         raise BadRequest(f"search takes at most {MAX_WORDS} words")
     fields = None
     if "searchby" in params:
-        fields = _search_fields((params.get("searchby") or "").strip())
+        # Without words to find, there is nothing for it to narrow: it is checked, and no more.
+        fields = _search_fields((params.get("searchby") or "").strip()) if words else None
         if not words:
-            raise BadRequest("searchby needs a search term")
+            _search_fields((params.get("searchby") or "").strip())
     exact: list[str] = []
     if "tags" in given:
         tags = [tag for tag in given["tags"].split(",") if tag.strip()]

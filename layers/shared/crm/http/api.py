@@ -27,6 +27,8 @@ from crm.storage.db import is_busy
 
 PATH_PARAM = re.compile(r"<(\w+)>")
 IDEMPOTENCY_HEADER = "idempotency-key"
+REPLACED = "\ufffd"
+NOT_ROUTED = "NOT-ROUTED"  # the method an event gets when its resource has no operation for it
 
 
 class Request:
@@ -178,7 +180,12 @@ class Api(APIGatewayRestResolver):
             self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart), refused=exc)
         else:
             self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart))
-        response = super().resolve(event, context)
+        # Through the gateway's ANY route of a resource: a method it has no operation for is a 405,
+        # even where another resource's route would match the path (/contacts/{id} for /contacts/search).
+        methods, routed = self._methods_of(event.get("resource")), event
+        if methods is not None and event.get("httpMethod") not in methods:
+            routed = {**event, "httpMethod": NOT_ROUTED}
+        response = super().resolve(routed, context)
         logger.info(
             "request",
             extra={
@@ -202,11 +209,15 @@ class Api(APIGatewayRestResolver):
         body: dict[str, Any] | None = None,
         returns: dict[str, Any] | None = None,
         public: bool = False,
+        root: str | None = None,
+        also: tuple[int, ...] = (),
     ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``.
 
         ``method`` may be several (``("PUT", "PATCH")``): one function serves each of them.
         ``public``: the route has no authorizer; the operation authenticates the caller itself.
+        ``root``: the element a body may come wrapped in, when not the answer's; ``also``: other
+        statuses it answers with the same body.
         """
         if isinstance(method, tuple):
 
@@ -222,19 +233,26 @@ class Api(APIGatewayRestResolver):
                         body=body,
                         returns=returns,
                         public=public,
+                        root=root,
+                        also=also,
                     )(func)
                 return func
 
             return each
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
-        docs, responses = openapi.operation(path, method, summary, names, query, body, returns, status, public)
+        docs, responses = openapi.operation(
+            path, method, summary, names, query, body, returns, (status, *also), public, root
+        )
 
         def decorator(func: Callable[..., Response]) -> Callable[..., Response]:
             def endpoint(**path_params: str) -> Response:
                 request = self.request
                 if "refused" in self.context:
                     raise self.context["refused"]
+                # The gateway hands on a query byte that is no UTF-8 as U+FFFD: it was not text.
+                if any(REPLACED in name + value for name, value in request.query.items()):
+                    raise BadRequest("Malformed query: a parameter is not UTF-8 text")
                 if not public:
                     request.principal.require(needed)
                 # A replay is stored per API key: a public route has none to keep it under.
@@ -286,12 +304,19 @@ class Api(APIGatewayRestResolver):
     def _api_error(self, error: ApiError) -> Response:
         return self.request.error(error)
 
-    def _no_route(self, _: NotFoundError) -> Response:
-        method, path = self.current_event.http_method, self.current_event.path
+    def _methods_of(self, resource: str | None) -> set[str] | None:
+        """The methods this function routes on the gateway's ``resource`` (/contacts/{contact_id});
+        None for an event that names none (made by hand)."""
+        if not resource:
+            return None
+        path = negotiation.split_suffix(resource)[0]
         routes = self._static_routes + self._dynamic_routes
-        allowed = sorted({route.method for route in routes if route.rule.match(path)} - {method})
-        if allowed:
-            return self.request.error(MethodNotAllowed(headers={"Allow": ", ".join(allowed)}))
+        return {route.method for route in routes if PATH_PARAM.sub(r"{\1}", route.path) == path}
+
+    def _no_route(self, _: NotFoundError) -> Response:
+        if self.current_event.http_method == NOT_ROUTED:
+            allowed = ", ".join(sorted(self._methods_of(self.current_event.get("resource")) or ()))
+            return self.request.error(MethodNotAllowed(headers={"Allow": allowed}))
         return self.request.error(NotFound())
 
     def _unexpected(self, exc: Exception) -> Response:

@@ -160,6 +160,8 @@ def parse(
         return None, {}
     if kind == "xml":
         root, value = xml.loads(data, settings.max_xml_depth)
+        if value in ("", None):  # an empty root, <contact/>: a body of no fields
+            return root, {}
         if not isinstance(value, dict):  # a lone element: <first_name>A</first_name>
             value = {root: value}
             root = None

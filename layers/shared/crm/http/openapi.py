@@ -8,16 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.fields import CONTACT_FIELDS, Field
-from crm.http.dialects.redmine import ARRAYS
+from crm.fields import CONTACT_FIELDS, INT_MAX, Field
+from crm.http.dialects.redmine import ADDRESS, ARRAYS
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
+# What no text field takes (crm.fields.CONTROL), and the whitespace a blank value is made of
+# (Python's, which strips it), spelt out so that every JSON Schema validator reads them alike.
+_NOT_TEXT = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff"
+_SPACE = r"\t\n\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_LINE = _NOT_TEXT + r"\n\r"
+TEXT = f"^[^{_NOT_TEXT}]*$"
+FILLED = f"^[^{_NOT_TEXT}]*[^{_NOT_TEXT}{_SPACE}][^{_NOT_TEXT}]*$"  # not blank
+LINE = f"^[^{_NOT_LINE}]*$"  # a name, a number: no line break
+FILLED_LINE = f"^[^{_NOT_LINE}]*[^{_NOT_LINE}{_SPACE}][^{_NOT_LINE}]*$"
+_ADDRESS = f"[^@{_NOT_TEXT}{_SPACE}]+"
+_LINE_SPACE = _SPACE.replace(r"\n\r", "")
+EMAIL = f"^[{_LINE_SPACE}]*({_ADDRESS}@{_ADDRESS}[{_LINE_SPACE}]*)?$"  # blank, or one address
+
 KIND_SCHEMAS: dict[str, dict[str, Any]] = {
-    "integer": {"type": "integer", "minimum": 0},
+    "integer": {"type": "integer", "minimum": 0, "maximum": INT_MAX},
     "boolean": {"type": "boolean"},
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
-    "email": {"type": "string", "maxLength": 255},
+    "email": {"type": "string", "maxLength": 255, "pattern": EMAIL},
     "text": {"type": "string", "maxLength": 32000},
     "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}},
     "ids": {"type": "array", "items": {"type": "string", "maxLength": 64}},
@@ -31,9 +44,14 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+def line(max_length: int = 255) -> dict[str, Any]:
+    """One line of text (a name, a subject): crm.fields refuses a line break in it."""
+    return {"type": "string", "maxLength": max_length, "pattern": LINE}
+
+
 def _schema(field: Field, nullable: bool) -> dict[str, Any]:
     """A field's schema; ``nullable``: it may be null (OpenAPI 3.1 says so with its type)."""
-    schema = dict(KIND_SCHEMAS.get(field.kind, {"type": "string", "maxLength": 255}))
+    schema = dict(KIND_SCHEMAS.get(field.kind, line()))
     if field.choices:
         schema = {"type": "string", "enum": list(field.choices)}
     if field.max_length:
@@ -70,16 +88,12 @@ def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
 CONTACT = record(CONTACT_FIELDS, "first_name")
 _CONTACT_ID = {"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "The contact's id"}
 # The minimal JSON API's edit and delete bodies.
-MINIMAL_EDIT = {
-    "type": "object",
-    "properties": {
-        "contact_id": _CONTACT_ID,
-        "contactID": _CONTACT_ID,
-        "update_fields": {"type": "object", "description": "The fields to change (name, email, phone or any other)"},
-        "updateFields": {"type": "object", "description": "The same as update_fields"},
-    },
+MINIMAL_DELETE = {
+    "anyOf": [
+        {"type": "object", "properties": {name: _CONTACT_ID}, "required": [name]}
+        for name in ("contact_id", "contactID")
+    ]
 }
-MINIMAL_DELETE = {"type": "object", "properties": {"contact_id": _CONTACT_ID, "contactID": _CONTACT_ID}}
 CONTACT["properties"]["photo_url"] = {
     "type": "string",
     "format": "uri",
@@ -101,13 +115,13 @@ ERROR_STATUSES = (
     (403, "The key's scope does not allow this"),
     (404, "No such resource in this account"),
     (406, "Neither JSON nor XML is acceptable"),
+    (422, "Invalid, unknown or read-only fields or parameters"),
     (503, "Storage is busy; retry after Retry-After seconds"),
 )
 BODY_ERROR_STATUSES = (
     (409, "A stale If-Match or version"),
     (413, "Body too large"),
     (415, "Unsupported Content-Type"),
-    (422, "Invalid, unknown or read-only fields"),
 )
 
 
@@ -116,27 +130,56 @@ ID_SCHEMA = {"type": "integer", "minimum": 1}
 PATH_SCHEMAS = {"project_id": {"type": "string", "maxLength": 64}}
 
 
-def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+def query(
+    name: str,
+    description: str,
+    schema: dict[str, Any] | None = None,
+    required: bool = False,
+    empty_is_absent: bool = True,
+) -> dict[str, Any]:
+    """A query parameter. An optional one sent empty (``?limit=``) is as if it were not sent,
+    unless not ``empty_is_absent``."""
+    schema = schema or {"type": "string"}
+    typed = schema.get("type") != "string" or "format" in schema or "enum" in schema
+    if not required and empty_is_absent and typed:
+        if "enum" in schema:
+            schema = {**schema, "enum": [*schema["enum"], ""]}
+        else:
+            schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
+CURSOR = r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})?$"  # as crm.paging seals it (empty: none)
 PAGING = (
     query(
         "limit",
         f"Items per page (default {DEFAULT_LIMIT}); above {MAX_LIMIT} is served as {MAX_LIMIT}, as Redmine does.",
         {"type": "integer", "minimum": 1},
     ),
-    query("offset", "Items to skip (read and skipped).", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
-    query("page", "Page number from 1; offset = (page - 1) * limit.", {"type": "integer", "minimum": 1}),
-    query("cursor", "next_cursor of the previous page: seeks, so deep pages cost no more."),
+    query(
+        "offset",
+        "Items to skip (read and skipped); with a cursor, ignored.",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+    ),
+    query(
+        "page",
+        f"Page number from 1: offset = (page - 1) * limit, at most {MAX_OFFSET}; with an offset or a cursor, ignored.",
+        {"type": "integer", "minimum": 1},
+    ),
+    query(
+        "cursor",
+        "next_cursor of the previous page: seeks, so deep pages cost no more. It is sealed to the account and"
+        " the query, so any other is a 400.",
+        {"type": "string", "pattern": CURSOR},
+    ),
 )
 FORMAT = query("format", "json or xml; a .json or .xml suffix on the path does the same.", {"enum": ["json", "xml"]})
+
+
+def names(choices: tuple[str, ...]) -> dict[str, Any]:
+    """A comma-separated list of some of ``choices`` (the API also lets spaces around them be)."""
+    one = f"({'|'.join(choices)})"
+    return {"type": "string", "pattern": f"^({one}(,{one})*)?$"}
 
 
 def _content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -151,8 +194,9 @@ def operation(
     query_params: tuple[dict[str, Any], ...],
     body: dict[str, Any] | None,
     returns: dict[str, Any] | None,
-    status: int,
+    statuses: tuple[int, ...],
     public: bool = False,
+    root: str | None = None,
 ) -> tuple[dict[str, Any], dict[int, Any]]:
     """(operation fields for Powertools' openapi_extensions, responses for its ``responses``).
 
@@ -165,20 +209,132 @@ def operation(
     if public:
         doc["security"] = []
     if body is not None:
-        forms = {"application/x-www-form-urlencoded": {"schema": body}}
-        if public:
-            forms["multipart/form-data"] = {"schema": body}
-        doc["requestBody"] = {"required": True, "content": forms if public else {**_content(body), **forms}}
+        taken = accepted(body, partial=method in ("PUT", "PATCH"))
+        fields = as_form(taken)
+        form = {"schema": fields}
+        forms = {"application/x-www-form-urlencoded": form, **({"multipart/form-data": form} if public else {})}
+        content = forms if fields is not None else {}
+        root = root or _root(returns)
+        if not public:
+            as_json = taken if root is None else {"anyOf": [taken, wrapped(root, taken, strict=True)]}
+            content = {"application/json": {"schema": as_json}, **content}
+            elements = as_form(taken, xml=True)
+            if elements is not None:
+                content["application/xml"] = {"schema": {**elements, "xml": {"name": root or "data"}}}
+        # A body with nothing required may be left out: an empty change changes nothing.
+        doc["requestBody"] = {"required": _needs_fields(taken), "content": content}
     errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
-    responses: dict[int, Any] = {
-        status: {"description": summary, **({"content": _content(returns)} if returns else {})}
-    }
+    answer = {"description": summary, **({"content": _content(returns)} if returns else {})}
+    responses: dict[int, Any] = dict.fromkeys(statuses, answer)
     responses.update({code: {"description": reason, "content": _content(ERRORS)} for code, reason in errors})
     return doc, responses
 
 
-def wrapped(root: str, schema: dict[str, Any]) -> dict[str, Any]:
+def wrapped(root: str, schema: dict[str, Any], strict: bool = False) -> dict[str, Any]:
+    """``{"<root>": schema}``; ``strict``: a request's, which has its root and nothing beside it."""
+    if strict:
+        return {"type": "object", "properties": {root: schema}, "required": [root], "additionalProperties": False}
     return {"type": "object", "properties": {root: schema}}
+
+
+def _needs_fields(schema: dict[str, Any]) -> bool:
+    if "anyOf" in schema:
+        return all(_needs_fields(option) for option in schema["anyOf"])
+    return bool(schema.get("required"))
+
+
+def _root(returns: dict[str, Any] | None) -> str | None:
+    """The root of an operation's answer (``contact``), which its request body may come in too."""
+    properties = (returns or {}).get("properties") or {}
+    return next(iter(properties)) if len(properties) == 1 else None
+
+
+def texts(schema: dict[str, Any], filled: bool = False) -> dict[str, Any]:
+    """``schema`` held to what the API takes as text: no control characters, and ``filled``: not
+    blank (a required field's). Strings with a format, an enum or a pattern keep theirs."""
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [texts(option, filled) for option in schema["anyOf"]]}
+    kind = schema.get("type")
+    if kind == "string" and schema.get("pattern") == LINE and filled:
+        return {**schema, "pattern": FILLED_LINE}
+    if kind == "string" and not {"format", "enum", "pattern"} & schema.keys():
+        return {**schema, "pattern": FILLED if filled else TEXT}
+    if kind == "array" and isinstance(schema.get("items"), dict):
+        return {**schema, "items": texts(schema["items"])}
+    if kind == "object" and "properties" in schema:
+        required = set(schema.get("required") or ())
+        properties = {name: texts(value, name in required) for name, value in schema["properties"].items()}
+        return {**schema, "properties": properties}
+    return schema
+
+
+def accepted(schema: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """The body a write takes, from its resource's schema: its fields and no others (an unknown
+    one is a 422), held to the API's text rules; ``partial``: a change, which needs none of them."""
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [accepted(option, partial) for option in schema["anyOf"]]}
+    strict = {**texts(schema), "additionalProperties": False}
+    if partial:
+        strict.pop("required", None)
+    return strict
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    return {**options[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+
+
+def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
+    """A value as an XML element's text: a number's digits (up to 15, which every client holds
+    exactly), a boolean's true or false."""
+    notes = {k: v for k, v in schema.items() if k in ("description", "readOnly", "writeOnly")}
+    if schema.get("type") == "integer":
+        first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
+        return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
+    if schema.get("type") == "boolean":
+        return {"type": "string", "enum": ["true", "false"], **notes}
+    return schema
+
+
+def as_form(schema: dict[str, Any], xml: bool = False) -> dict[str, Any] | None:
+    """A body's schema as form fields, or None if a form cannot send it: an object's fields are
+    named as Rails nests them (``contact[first_name]``), no field is null (an empty one clears
+    it), a list of texts is comma-separated text, and lists of records are left to JSON and XML.
+    ``xml``: as elements of text, where an object's fields are its child elements."""
+    if "anyOf" in schema:
+        options = [form for form in (as_form(option, xml) for option in schema["anyOf"]) if form is not None]
+        return {**schema, "anyOf": options} if options else None
+    properties: dict[str, Any] = {}
+    needed = set(schema.get("required") or ())
+    required: list[str] = []
+    for name, value in (schema.get("properties") or {}).items():
+        value = _without_null(value)
+        items = value.get("items") if value.get("type") == "array" else None
+        nested = as_form(value, xml) if value.get("type") == "object" and "properties" in value else None
+        if (isinstance(items, dict) and items.get("type") == "object") or (
+            value.get("type") == "object" and not nested
+        ):
+            if name in needed:
+                return None
+            continue
+        if nested is not None and xml:
+            properties[name] = nested
+            required += [name] if name in needed else []
+            continue
+        if nested is not None:
+            if name in needed and not nested["required"]:
+                return None  # a form could send none of its fields, and so not send it at all
+            properties.update({f"{name}[{inner}]": field for inner, field in nested["properties"].items()})
+            required += [f"{name}[{inner}]" for inner in nested["required"]] if name in needed else []
+            continue
+        if isinstance(items, dict):
+            value = {k: v for k, v in value.items() if k not in ("type", "items", "maxItems")}
+            value = {**value, "type": "string", "pattern": TEXT, "description": "Comma-separated"}
+        properties[name] = _as_text(value) if xml else value
+        required += [name] if name in needed else []
+    return {**schema, "properties": properties, "required": required}
 
 
 def listing(root: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -192,3 +348,67 @@ def listing(root: str, schema: dict[str, Any]) -> dict[str, Any]:
             "next_cursor": {"type": ["string", "null"]},
         },
     }
+
+
+def finish(document: dict[str, Any]) -> dict[str, Any]:
+    """The merged document as the API answers: Powertools gives every response a JSON body, but a
+    HEAD's answers, a 204 and a 303 have none."""
+    for operations in document.get("paths", {}).values():
+        for method, op in operations.items():
+            for code, response in (op.get("responses") or {}).items():
+                if method == "head" or code in ("204", "303"):
+                    response.pop("content", None)
+    return document
+
+
+# --- the contact's bodies (after the helpers they are built with) ---------------------------
+
+_TEXTS = {"anyOf": [line(), {"type": "array", "items": line()}]}
+# What a contact's body may carry beside the model's fields: the dialects' names for them.
+CONTACT_SENT = {
+    **CONTACT,
+    "properties": {
+        **CONTACT["properties"],
+        "name": {**line(), "writeOnly": True, "description": "First and last name"},
+        "notes": {"type": "string", "maxLength": 32000, "writeOnly": True, "description": "A new contact's first note"},
+        "email": {**_TEXTS, "writeOnly": True, "description": "Comma-separated emails, in order"},
+        "phone": {**_TEXTS, "writeOnly": True, "description": "Comma-separated phones: business, mobile, home"},
+        "tag_list": {**_TEXTS, "writeOnly": True, "description": "The same as tags"},
+        "website": {**line(), "writeOnly": True, "description": "The same as url"},
+        "project_id": {"type": "string", "maxLength": 64, "writeOnly": True, "description": "Adds a project"},
+        "visibility": {"enum": [0, 1, 2, "0", "1", "2"], "writeOnly": True, "description": "2 is private"},
+        "address_attributes": {
+            "type": "object",
+            "properties": {name: line() for name in ADDRESS},
+            "additionalProperties": False,
+            "writeOnly": True,
+            "description": "Redmine CRM's business address",
+        },
+    },
+    # A minimal body names the contact in ``name`` instead.
+    "required": [],
+}
+CONTACT_NEW = {
+    "anyOf": [{**CONTACT_SENT, "required": [name]} for name in ("first_name", "name")],
+}
+CONTACT_CHANGE = accepted(CONTACT_SENT, partial=True)
+_EDITS = (("contact_id", "update_fields"), ("contactID", "updateFields"))
+# The minimal JSON API's edit and delete bodies.
+MINIMAL_EDIT = {
+    "anyOf": [
+        {"type": "object", "properties": {name: _CONTACT_ID, fields: CONTACT_CHANGE}, "required": [name, fields]}
+        for name, fields in _EDITS
+    ]
+}
+# POST /contacts: a new contact, or the minimal API's edit.
+CONTACT_CREATE = {"anyOf": [*CONTACT_NEW["anyOf"], *MINIMAL_EDIT["anyOf"]]}
+# On /contacts/{id}: an edit, which need not name the contact, or the fields themselves.
+MINIMAL_EDIT_OF = {
+    "anyOf": [
+        CONTACT_SENT,
+        *(
+            {"type": "object", "properties": {name: _CONTACT_ID, fields: CONTACT_CHANGE}, "required": [fields]}
+            for name, fields in _EDITS
+        ),
+    ]
+}

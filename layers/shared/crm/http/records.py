@@ -33,15 +33,18 @@ def routes(
     create_with: Callable[[Principal, Mapping[str, Any]], Any] | None = None,
     shown: Mapping[str, Any] | None = None,
     create_body: Mapping[str, Any] | None = None,
+    create_needs: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Declare the kind's routes on ``app``; returns its schema, for the routes a module adds.
 
     ``create_with(principal, body)`` stands in for crm.activities.create (a photo's, which stores
     an image or signs its upload); ``shown`` and ``create_body`` are the schema's properties that
-    a view adds (``Kind.shown``) and that only a create takes.
+    a view adds (``Kind.shown``) and that only a create takes; a create needs one of ``create_needs``.
     """
     schema = openapi.record(kind.fields, *(name for name in ("contact_id", kind.required) if name))
-    written = {**schema, "properties": {**schema["properties"], **(create_body or {})}}
+    written: dict[str, Any] = {**schema, "properties": {**schema["properties"], **(create_body or {})}}
+    if create_needs:
+        written = {"anyOf": [{**written, "required": [*written["required"], name]} for name in create_needs]}
     schema = {**schema, "properties": {**schema["properties"], **(shown or {})}}
     one = openapi.wrapped(kind.name, schema)
     collection, item = f"/{kind.plural}", f"/{kind.plural}/<{kind.name}_id>"
@@ -82,11 +85,13 @@ def routes(
     )(listing)
     app.operation("POST", collection, summary=f"Record a {kind.name}", status=201, body=written, returns=one)(create)
     app.operation("GET", item, summary=f"Show a {kind.name}", returns=one)(read)
+    # Its contact is set once: sent back unchanged it is ignored, changed it is a 422.
+    fixed = {**schema["properties"]["contact_id"], "readOnly": True}
     app.operation(
         ("PUT", "PATCH"),
         item,
         summary=f"Change a {kind.name} (PUT and PATCH alike); If-Match makes it conditional",
-        body=schema,
+        body={**schema, "properties": {**schema["properties"], "contact_id": fixed}},
         returns=one,
     )(update)
     app.operation("DELETE", item, summary=f"Delete a {kind.name}", status=204)(delete)

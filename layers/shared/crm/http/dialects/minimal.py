@@ -43,14 +43,19 @@ def named_contact_id(body: Mapping[str, Any]) -> str | None:
     named = [body[name] for name in CONTACT_ID if body.get(name) is not None]
     if not named:
         return None
-    if any(isinstance(value, (bool, dict, list)) for value in named) or len({str(v).strip() for v in named}) > 1:
+    if len(named) > 1:
+        raise Unprocessable("Send contact_id or contactID, not both")
+    if isinstance(named[0], (bool, dict, list)):
         raise Unprocessable("contact_id must be one contact's id")
     return str(named[0]).strip()
 
 
 def edit(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """An edit: ``{"contact_id": .., "update_fields": {..}}`` (or camelCase), as (id, fields)."""
-    fields = next((body[name] for name in UPDATE_FIELDS if name in body), None)
+    given = [name for name in UPDATE_FIELDS if name in body]
+    if len(given) > 1:
+        raise Unprocessable("Send update_fields or updateFields, not both")
+    fields = body[given[0]] if given else None
     contact_id = named_contact_id(body) if fields is not None else None
     if contact_id is None or fields is None:
         return None

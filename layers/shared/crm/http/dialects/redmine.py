@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crm.errors import Unprocessable
-from crm.fields import Sent
+from crm.fields import FIELDS_BY_NAME, Sent, coerce
 from crm.http.xml import Attributed
 from crm.numbers import whole
 
@@ -51,8 +51,6 @@ def _from_array(name: str, value: Any, body: dict[str, Any], refused: list[str])
     empty the rest. A body that names a slot itself keeps it and the array is ignored: that is a
     client sending back all it read (ActiveResource's save) beside the fields it changed."""
     slots, key = ARRAYS[name]
-    if any(slot in body for slot in slots):
-        return {}
     entries = value if isinstance(value, list) else _split(value) if isinstance(value, str) else None
     if entries is None:
         refused.append(f"{name.capitalize()} must be a list")
@@ -62,6 +60,14 @@ def _from_array(name: str, value: Any, body: dict[str, Any], refused: list[str])
     entries = [entry for entry in entries if entry not in (None, "")]
     if len(entries) > len(slots):
         refused.append(f"{name.capitalize()} takes at most {len(slots)} entries")
+        return {}
+    if any(slot in body for slot in slots):
+        # Ignored, but held to the slots' rules all the same: what is refused does not depend on it.
+        errors: list[str] = []
+        for entry in entries:
+            coerce(FIELDS_BY_NAME[slots[0]], entry, errors)
+        label = FIELDS_BY_NAME[slots[0]].label
+        refused.extend(dict.fromkeys(error.replace(label, name.capitalize()) for error in errors))
         return {}
     return dict(zip(slots, [*entries, *[None] * (len(slots) - len(entries))], strict=True))
 
