@@ -101,17 +101,16 @@ def page_request(query: Mapping[str, str], fp: str) -> PageRequest:
     limit = min(_whole(query, "limit", 1) or DEFAULT_LIMIT, MAX_LIMIT)
     offset = _whole(query, "offset", 0, MAX_OFFSET)
     cursor = query.get("cursor") or None
-    page = _whole(query, "page", 1)
-    deepest = MAX_OFFSET // limit + 1
-    if page is not None and offset is None and not cursor and page > deepest:
-        raise BadRequest(f"page must be a whole number from 1 to {deepest}")
-    page = page if offset is None and not cursor else None
+    page = _whole(query, "page", 1)  # checked whatever wins, as every parameter is
     # A cursor wins over offset, and offset over page, as Redmine reads them: its clients send
     # offset on every request.
     if cursor:
         position, after = _unseal(cursor, fp)
         return PageRequest(limit=limit, offset=position, after=after, fingerprint=fp)
-    if page is not None:
+    if page is not None and offset is None:
+        deepest = MAX_OFFSET // limit + 1
+        if page > deepest:
+            raise BadRequest(f"page must be a whole number from 1 to {deepest}")
         offset = (page - 1) * limit
     return PageRequest(limit=limit, offset=offset or 0, fingerprint=fp)
 

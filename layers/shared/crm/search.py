@@ -64,10 +64,8 @@ def parse(params: Mapping[str, str]) -> Query | None:
         raise BadRequest(f"search takes at most {MAX_WORDS} words")
     fields = None
     if "searchby" in params:
-        # Without words to find, there is nothing for it to narrow: it is checked, and no more.
-        fields = _search_fields((params.get("searchby") or "").strip()) if words else None
-        if not words:
-            _search_fields((params.get("searchby") or "").strip())
+        named = _search_fields((params.get("searchby") or "").strip())
+        fields = named if words else None  # without words it narrows nothing: checked, no more
     exact: list[str] = []
     if "tags" in given:
         tags = [tag for tag in given["tags"].split(",") if tag.strip()]

@@ -155,6 +155,7 @@ class Api(APIGatewayRestResolver):
         self.max_body = max_body
         self.multipart = multipart
         self._answering = head.answering(self._resolve_one)  # HEAD as its GET, no body
+        self._by_resource: dict[str, set[str]] | None = None  # methods per gateway resource, on first use
         self.lambda_handler = observed(self.resolve)
         self.exception_handler(ApiError)(self._api_error)
         self.exception_handler(NotFoundError)(self._no_route)
@@ -309,9 +310,11 @@ class Api(APIGatewayRestResolver):
         None for an event that names none (made by hand)."""
         if not resource:
             return None
-        path = negotiation.split_suffix(resource)[0]
-        routes = self._static_routes + self._dynamic_routes
-        return {route.method for route in routes if PATH_PARAM.sub(r"{\1}", route.path) == path}
+        if self._by_resource is None:  # the routes are all declared once the handler is imported
+            self._by_resource = {}
+            for route in self._static_routes + self._dynamic_routes:
+                self._by_resource.setdefault(PATH_PARAM.sub(r"{\1}", route.path), set()).add(route.method)
+        return self._by_resource.get(negotiation.split_suffix(resource)[0], set())
 
     def _no_route(self, _: NotFoundError) -> Response:
         if self.current_event.http_method == NOT_ROUTED:
