@@ -86,7 +86,7 @@ template: install $(SAM) $(CHECKOV)
 # schemathesis at length: every phase (its coverage phase too), EXAMPLES per operation (100),
 # a new seed each run.
 fuzz: install $(DYNAMODB_LOCAL)
-	FUZZ_EXAMPLES=$(or $(EXAMPLES),100) FUZZ_SEED= FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),100) FUZZ_SEED= FUZZ_TIMEOUT=14400 FUZZ_PHASES=examples,coverage,fuzzing,stateful \
 		$(BIN)/pytest -q tests/test_schemathesis.py
 
 # Two workers (this machine's cores); a file's tests stay on one worker, sharing its fixtures.

@@ -70,7 +70,8 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # (form-encoded to each suffix, then multipart with a redirect) with the demo form key. Last, imports 1 to 3 are asked
 # for (a CSV file, a vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is
 # imported, and of a file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which
-# becomes import 4; the imports are listed.
+# becomes import 4; the imports are listed. Last, each function is sent a method its path has no
+# operation for (its ANY route): a 405 naming the methods it takes.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -195,6 +196,14 @@ EXPECTED: dict[str, int | str] = {
     "imports/list.json": 200,
     "imports/list-json.json": 200,
     "imports/list-xml.json": 200,
+    "calls/method-not-allowed.json": 405,
+    "contacts/method-not-allowed.json": 405,
+    "custom_fields/method-not-allowed.json": 405,
+    "forms/method-not-allowed.json": 405,
+    "imports/method-not-allowed.json": 405,
+    "messages/method-not-allowed.json": 405,
+    "notes/method-not-allowed.json": 405,
+    "photos/method-not-allowed.json": 405,
 }
 
 # Expectations that the application does not meet yet: event name -> reason (a strict xfail).
@@ -284,10 +293,13 @@ def is_bucket_event(name: str) -> bool:
 
 
 def route_of(event: dict[str, Any]) -> Any:
-    """The template's route an API event was sent to (matched on resource and method), or None."""
-    for route in GATEWAY.template.routes:
-        if route.path == event["resource"] and route.method == event["httpMethod"]:
-            return route
+    """The template's route an API event was sent to (matched on resource and method, else the
+    resource's ANY route, as API Gateway does), or None."""
+    routes = [route for route in GATEWAY.template.routes if route.path == event["resource"]]
+    for method in (event["httpMethod"], "ANY"):
+        for route in routes:
+            if route.method == method:
+                return route
     return None
 
 
@@ -434,6 +446,9 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
     if expected == 303:  # the web form sends the browser on to a page the account lists
         assert (headers["location"], body) == (DEMO_THANKS, "")
         return
+    if expected == 405:
+        taken = {r.method for r in GATEWAY.template.routes if r.path == event["resource"]} - {"ANY"}
+        assert headers["allow"] == ", ".join(sorted(taken)), headers
     if function_of(name) == "DocsFunction":
         kind = "text/html" if event["resource"] == "/docs" else "application/json"
         assert headers["content-type"].startswith(kind)
@@ -513,11 +528,14 @@ def test_every_route_has_an_event() -> None:
         for route in GATEWAY.template.routes
         if route.function in with_events
         # A HEAD is served as its GET (crm.http.head): the GET's events stand for it. An ANY route
-        # carries the methods a resource has no operation for (a 405, tests/test_hostile_http.py).
+        # carries the methods a resource has no operation for: one 405 per function stands for them.
         and route.method != "ANY"
         and (route.path, "GET" if route.method == "HEAD" else route.method) not in sent
     ]
     assert missing == [], "routes without an event in events/"
+    refused = {route_of(event).function for event in api_events if route_of(event).method == "ANY"}
+    with_any = {route.function for route in GATEWAY.template.routes if route.method == "ANY"}
+    assert with_any - refused == set(), "functions whose ANY routes have no event in events/"
 
 
 @pytest.mark.parametrize("name", event_names())

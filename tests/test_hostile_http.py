@@ -142,6 +142,25 @@ def test_a_line_break_is_refused_in_one_line_fields_and_splits_no_header(server:
     assert (status, "set-cookie" in headers) == (404, False)
 
 
+@pytest.mark.parametrize("text", ["A\x01", "A&#1;", "A&#xFFFE;", "A\uffff"])
+def test_in_xml_a_character_xml_cannot_carry_is_malformed_xml(server: Server, contacts: int, text: str) -> None:
+    # The document's XML bodies leave these to XML (crm.http.openapi._NOT_XML_TEXT): no field sees them.
+    body = f"<contact><first_name>{text}</first_name></contact>".encode()
+    status, headers, data, _ = _post(server, "/contacts.xml", body, "application/xml")
+    assert (status, headers["content-type"]) == (400, XML_TYPE)
+    assert fromstring(data, forbid_dtd=True).findtext("error", "").startswith("Malformed XML at line 1")
+
+
+def test_in_xml_a_control_character_xml_carries_is_refused_by_the_field(server: Server, contacts: int) -> None:
+    status, _, data, _ = _post(
+        server, "/contacts.xml", b"<contact><first_name>A\x7f</first_name></contact>", "application/xml"
+    )
+    assert status == 422
+    assert fromstring(data, forbid_dtd=True).findtext("error") == (
+        "First name contains control characters or non-characters (U+FFFE, U+FFFF)"
+    )
+
+
 def test_long_query_strings_are_4xx(server: Server, contacts: int) -> None:
     status, _, data = request("GET", f"{server.base}/contacts?search={'a' * 20_000}", server.key)
     assert (status, json.loads(data)) == (400, {"errors": ["search is at most 200 characters"]})

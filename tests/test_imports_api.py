@@ -113,6 +113,14 @@ def test_an_import_waits_for_its_file_with_an_upload_url(api: Client) -> None:
         ({"format": "csv", "on_duplicate": "merge"}, "On duplicate must be one of skip, update, create"),
         ({"format": "csv", "bucket": "x"}, "Unknown fields: bucket; an import takes format, filename, on_duplicate"),
         ({"format": 3}, "Format must be text"),
+        # Taken as the document spells them: no other case, no padding (the OpenAPI enums).
+        ({"format": "CSV"}, "Format must be one of csv, json, xml, vcard"),
+        ({"format": "csv", "on_duplicate": " update"}, "On duplicate must be one of skip, update, create"),
+        (
+            {"filename": "leads.csv "},
+            "Format cannot be blank unless the filename tells it: one of csv, json, xml, vcard",
+        ),
+        ({"format": "csv", "filename": "\tleads.csv"}, "Filename must be at most 255 printable characters"),
     ],
 )
 def test_a_bad_import_is_a_422_that_says_why_and_makes_nothing(api: Client, fields: dict, message: str) -> None:
@@ -120,6 +128,13 @@ def test_a_bad_import_is_a_422_that_says_why_and_makes_nothing(api: Client, fiel
     assert reply.status == 422
     assert message in errors(reply)
     assert api.get("/imports").json()["total_count"] == 0
+
+
+def test_blank_choices_are_as_if_not_sent(api: Client) -> None:
+    reply = api.post("/imports", {"import": {"format": "", "filename": "Leads.CSV", "on_duplicate": ""}})
+    assert reply.status == 201, reply.body
+    job = reply.json()["import"]
+    assert (job["format"], job["filename"], job["on_duplicate"]) == ("csv", "Leads.CSV", "skip")
 
 
 def test_a_bad_import_in_xml_is_answered_in_xml(api: Client) -> None:

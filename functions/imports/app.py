@@ -20,7 +20,7 @@ ASKED = {
     "filename": {"type": "string", "maxLength": jobs.FILENAME_MAX},
     "on_duplicate": {
         "type": "string",
-        "enum": list(jobs.ON_DUPLICATE),
+        "enum": [*jobs.ON_DUPLICATE, ""],  # blank: the default
         "default": "skip",
         "description": "What a row does when a contact has its email address (or its vCard UID)",
     },
@@ -31,7 +31,11 @@ ASKED["filename"] = {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*$"}
 _EXTENSIONS = "|".join("".join(f"[{c}{c.upper()}]" for c in extension) for extension in jobs.EXTENSIONS)
 NAMED_BY_FILE = {
     "type": "object",
-    "properties": {**ASKED, "filename": {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*\\.({_EXTENSIONS})$"}},
+    "properties": {
+        **ASKED,
+        "format": {**ASKED["format"], "enum": [*jobs.FORMATS, ""]},  # blank: guessed
+        "filename": {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*\\.({_EXTENSIONS})$"},
+    },
     "required": ["filename"],
 }
 IMPORT = {

@@ -286,15 +286,26 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**options[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
 
 
+# The characters no text field takes that XML 1.0 can carry at all: a document holding any other
+# of _NOT_TEXT is malformed (400) before a field is read, so XML's patterns leave them to XML.
+_NOT_XML_TEXT = r"\u007f"
+
+
 def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
     """A value as an XML element's text: a number's digits (up to 15, which every client holds
-    exactly), a boolean's true or false."""
+    exactly), a boolean's true or false, a text held only to what XML can carry."""
     notes = {k: v for k, v in schema.items() if k in ("description", "readOnly", "writeOnly")}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_as_text(option) for option in schema["anyOf"]]}
     if schema.get("type") == "integer":
         first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
         return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
     if schema.get("type") == "boolean":
         return {"type": "string", "enum": ["true", "false"], **notes}
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return {**schema, "items": _as_text(schema["items"])}
+    if isinstance(schema.get("pattern"), str):
+        return {**schema, "pattern": schema["pattern"].replace(_NOT_TEXT, _NOT_XML_TEXT)}
     return schema
 
 
@@ -352,13 +363,37 @@ def listing(root: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def finish(document: dict[str, Any]) -> dict[str, Any]:
     """The merged document as the API answers: Powertools gives every response a JSON body, but a
-    HEAD's answers, a 204 and a 303 have none."""
+    HEAD's answers, a 204 and a 303 have none; and its models take no list of types, which XML's
+    text-or-list values are given here."""
     for operations in document.get("paths", {}).values():
         for method, op in operations.items():
             for code, response in (op.get("responses") or {}).items():
                 if method == "head" or code in ("204", "303"):
                     response.pop("content", None)
+            elements = ((op.get("requestBody") or {}).get("content") or {}).get("application/xml")
+            if elements:
+                elements["schema"] = _text_or_list(elements["schema"])
     return document
+
+
+def _text_or_list(schema: Any) -> Any:
+    """``anyOf: [text, list of texts]`` as one schema of both types. In XML a value's type is its
+    markup (type="array"), and any other value is sent as text: a client cannot send "neither"."""
+    if isinstance(schema, list):
+        return [_text_or_list(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _text_or_list(value) for key, value in schema.items()}
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2:
+        return schema
+    kinds = {str(option.get("type")) for option in options}
+    own = [set(option) - {"type"} for option in options]
+    if kinds != {"string", "array"} or own[0] & own[1]:
+        return schema
+    merged = {key: value for option in options for key, value in option.items() if key != "type"}
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**merged, **rest, "type": ["string", "array"]}
 
 
 # --- the contact's bodies (after the helpers they are built with) ---------------------------

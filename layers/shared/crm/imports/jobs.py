@@ -115,14 +115,16 @@ def _checked(body: Mapping[str, Any]) -> dict[str, str]:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             errors.append(f"{name.capitalize().replace('_', ' ')} must be text")
-        fields[name] = (value or "").strip() if isinstance(value, str) else ""
-    filename, fmt, on_duplicate = fields["filename"], fields["format"].lower(), fields["on_duplicate"].lower()
-    if len(filename) > FILENAME_MAX or any(ord(c) < 32 for c in filename):
+        fields[name] = value if isinstance(value, str) else ""
+    # A format and a choice are taken as the document spells them; blank is as if not sent.
+    sent, fmt, on_duplicate = fields["filename"], fields["format"], fields["on_duplicate"]
+    filename = sent.strip()  # checked as sent, kept trimmed
+    if len(sent) > FILENAME_MAX or any(ord(c) < 32 for c in sent):
         errors.append(f"Filename must be at most {FILENAME_MAX} printable characters")
     if fmt and fmt not in FORMATS:
         errors.append(f"Format must be one of {', '.join(FORMATS)}")
     if not fmt:
-        fmt = guess_format(filename) or ""
+        fmt = guess_format(sent) or ""
         if not fmt:
             errors.append(f"Format cannot be blank unless the filename tells it: one of {', '.join(FORMATS)}")
     if on_duplicate and on_duplicate not in ON_DUPLICATE:
