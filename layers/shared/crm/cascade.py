@@ -15,7 +15,17 @@ from typing import Any
 
 from crm.storage import files
 from crm.storage.db import BATCH, batch_write
-from crm.storage.items import PHOTO_LETTER, PREFIXED, Item, account_pk, dependants_prefix, prefix_values
+from crm.storage.items import (
+    ACCOUNT_MARK,
+    PHOTO_LETTER,
+    PREFIXED,
+    Item,
+    account_of,
+    account_pk,
+    contact_of,
+    dependants_prefix,
+    prefix_values,
+)
 
 PAGE = 500
 
@@ -23,9 +33,10 @@ PAGE = 500
 def removed_contact(keys: dict[str, Any]) -> tuple[str, int] | None:
     """(account id, contact id) if a stream record's keys are a contact's; None otherwise."""
     pk, sk = keys.get("pk", {}).get("S", ""), keys.get("sk", {}).get("S", "")
-    if not (pk.startswith("A#") and sk.startswith("C#") and sk[2:].isascii() and sk[2:].isdigit()):
+    contact_id = contact_of(sk)
+    if not pk.startswith(ACCOUNT_MARK) or contact_id is None:
         return None
-    return pk[2:], int(sk[2:])
+    return account_of(pk), contact_id
 
 
 def _images(account_id: str, contact_id: int, items: list[dict[str, Any]]) -> list[str]:

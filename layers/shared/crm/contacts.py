@@ -28,6 +28,7 @@ from crm.storage.items import (
     CountItem,
     HistoryItem,
     NoteItem,
+    account_of,
     account_pk,
     contact_sk,
     dependants_prefix,
@@ -466,7 +467,7 @@ def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None
     if item.photo_id:
         # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
         # with a photo has one, so one without comes back element for element as ContactHero's.
-        view["photo_url"] = files.download_url(files.photo_key(item.pk[2:], int(item.photo_id)))
+        view["photo_url"] = files.download_url(files.photo_key(account_of(item.pk), int(item.photo_id)))
     ordered = dict(sorted(view.items()))
     if notes is not None:
         ordered["notes"] = notes

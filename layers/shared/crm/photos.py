@@ -25,7 +25,7 @@ from crm.errors import NotFound, PayloadTooLarge, Unprocessable
 from crm.fields import PHOTO_FIELDS, PHOTO_TYPES, query_value
 from crm.observability import count, logger
 from crm.storage import files
-from crm.storage.items import PHOTO_LETTER, ContactItem, PhotoItem
+from crm.storage.items import PHOTO_LETTER, ContactItem, PhotoItem, account_of
 
 MB = 1024 * 1024
 INLINE_MAX = 4 * MB  # decoded ``data``; larger images are uploaded
@@ -56,7 +56,7 @@ def sniff(head: bytes) -> str | None:
 def _shown(photo: Any, own: bool) -> dict[str, Any]:
     """The URLs a view carries: to download a ready image, or to upload the awaited one (only the
     photos function signs uploads: a contact's ``include=photos`` shows none)."""
-    account_id, photo_id = photo.pk[2:], int(photo.id)
+    account_id, photo_id = account_of(photo.pk), int(photo.id)
     waiting, ready = photo.status == WAITING and own, photo.status == READY
     return {
         "url": files.download_url(files.photo_key(account_id, photo_id)) if ready else None,
@@ -78,7 +78,7 @@ def _contact_actions(contact: Any, old: Any, new: Any) -> list[Any]:
 
 
 def _removed(photo: Any) -> None:
-    account_id, photo_id = photo.pk[2:], int(photo.id)
+    account_id, photo_id = account_of(photo.pk), int(photo.id)
     files.delete(files.upload_key(account_id, photo_id), files.photo_key(account_id, photo_id))
 
 

@@ -30,6 +30,7 @@ from crm.storage.items import (
     CountItem,
     ImportItem,
     ImportKeyItem,
+    account_of,
     account_pk,
     import_sk,
     starting_with,
@@ -77,7 +78,7 @@ def principal_of(job: Any) -> Principal:
     """Whom the rows are imported as: the key that asked (its user, and its reach), or for a dropped
     file the account itself (user 0, seeing everything)."""
     scopes = SCOPE_LEVELS if job.is_admin else SCOPE_LEVELS[:2]  # a dropped file's import is an admin's
-    return Principal(job.pk[2:], int(job.user_id), frozenset(scopes), job.key_id or "")
+    return Principal(account_of(job.pk), int(job.user_id), frozenset(scopes), job.key_id or "")
 
 
 def _counts(tx: Any, account_id: str, user_id: int) -> None:

@@ -43,6 +43,7 @@ from crm.storage.items import (
     ContactItem,
     ImportErrorItem,
     ImportItem,
+    account_of,
     account_pk,
     contact_sk,
     import_error_sk,
@@ -301,7 +302,7 @@ def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
     condition = (ImportItem.cursor == plan["at"]) & ImportItem.plan.does_not_exist()
     if update_if(job, [ImportItem.plan.set(plan)], condition):
         return job
-    latest = jobs.load(job.pk[2:], int(job.id))
+    latest = jobs.load(account_of(job.pk), int(job.id))
     if latest is None or int(latest.cursor) != plan["at"] or not latest.plan:
         raise Superseded()
     return latest
@@ -449,7 +450,7 @@ def _checkpoint(
     except ConditionFailed:
         raise Superseded() from None
     count("ContactImported", outcome.created)
-    latest = jobs.load(job.pk[2:], int(job.id))
+    latest = jobs.load(account_of(job.pk), int(job.id))
     if latest is None:
         raise Superseded()
     return latest
@@ -471,7 +472,7 @@ def _report(job: Any) -> str | None:
             writer.writerow([int(failure.line), "; ".join(failure.messages)])
         text.flush()
         spool.seek(0)
-        key = jobs.report_key(pk[2:], int(job.id))
+        key = jobs.report_key(account_of(pk), int(job.id))
         files.put(key, spool, "text/csv; charset=utf-8", jobs.bucket())
         text.detach()
     return key

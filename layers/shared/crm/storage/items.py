@@ -59,8 +59,24 @@ ID_WIDTH = 10
 PHOTO_LETTER = "P"  # a photo's sort keys' letter (crm.photos), which crm.cascade looks for
 
 
+ACCOUNT_MARK, CONTACT_MARK = "A#", "C#"
+
+
 def account_pk(account_id: str) -> str:
-    return f"A#{account_id}"
+    return f"{ACCOUNT_MARK}{account_id}"
+
+
+def account_of(pk: str) -> str:
+    """The account a partition key names: its items' tenant."""
+    if not pk.startswith(ACCOUNT_MARK):
+        raise ValueError(f"not an account's partition key: {pk!r}")
+    return pk[len(ACCOUNT_MARK) :]
+
+
+def contact_of(sk: str) -> int | None:
+    """The contact a contact's own sort key names; None for any other key."""
+    number = sk.removeprefix(CONTACT_MARK)
+    return int(number) if sk.startswith(CONTACT_MARK) and number.isascii() and number.isdigit() else None
 
 
 # A prefix's keys are queried as the range from the prefix to the prefix and U+10FFFF, the
@@ -83,7 +99,7 @@ def starting_with(attribute: UnicodeAttribute, prefix: str) -> Condition:
 
 
 def contact_sk(contact_id: int) -> str:
-    return f"C#{contact_id:0{ID_WIDTH}d}"
+    return f"{CONTACT_MARK}{contact_id:0{ID_WIDTH}d}"
 
 
 def dependants_prefix(contact_id: int) -> str:
