@@ -19,12 +19,12 @@ from crm.storage.items import (
     ACCOUNT_MARK,
     PHOTO_LETTER,
     PREFIXED,
-    Item,
     account_of,
     account_pk,
     contact_of,
     dependants_prefix,
     prefix_values,
+    table_client,
 )
 
 PAGE = 500
@@ -54,7 +54,7 @@ def _keys(item: dict[str, Any]) -> list[dict[str, Any]]:
 
 def delete_dependants(account_id: str, contact_id: int, time_left: Callable[[], float] = lambda: 900.0) -> int:
     """Delete the contact's dependants; returns how many. Stops (raising) when time runs short."""
-    client, table = Item._get_connection().connection.client, Item.Meta.table_name
+    client, table = table_client()
     query = {
         "TableName": table,
         "KeyConditionExpression": f"pk = :pk AND {PREFIXED}",

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from crm.auth import Principal
 from crm.errors import BadRequest, Conflict, ServiceUnavailable, Unprocessable
-from crm.storage.items import Item, account_pk
+from crm.storage.items import Item, account_pk, table_client
 
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe-style clients send
 LIFETIME_SECONDS = 24 * 3600
@@ -61,7 +61,7 @@ def _store(account_id: str) -> _AccountStore:
     """One store per table binding, sharing PynamoDB's client (no second client at cold start)."""
     binding = (Item.Meta.table_name, Item.Meta.host)
     if binding not in _stores:
-        _stores[binding] = _AccountStore(Item.Meta.table_name, Item._get_connection().connection.client)
+        _stores[binding] = _AccountStore(Item.Meta.table_name, table_client()[0])
     store = _stores[binding]
     store.account_id = account_id
     return store

@@ -20,7 +20,15 @@ from crm.auth import Principal
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import FIELDS_BY_NAME, query_value
 from crm.paging import Page, PageRequest, seal
-from crm.storage.items import PREFIXED, ContactItem, Item, account_pk, contact_sk, posting_sk, prefix_values
+from crm.storage.items import (
+    PREFIXED,
+    ContactItem,
+    account_pk,
+    contact_sk,
+    posting_sk,
+    prefix_values,
+    table_client,
+)
 from crm.times import parse_datetime
 
 FILTERS = ("search", "searchby", "term", "tags", "project_id", "assigned_to_id", "is_company", "updated_since")
@@ -113,10 +121,10 @@ class _Range:
     def read_more(self, principal: Principal, limit: int | None) -> None:
         """Read up to ``limit`` more postings (all of them for None), strongly consistently, so that a
         client syncing with updated_since never misses a change it was just told about."""
-        table = Item._get_connection().connection.client
+        client, table = table_client()
         while not self.done:
-            page = table.query(
-                TableName=Item.Meta.table_name,
+            page = client.query(
+                TableName=table,
                 KeyConditionExpression=f"pk = :pk AND {self.expression}",
                 ExpressionAttributeValues={":pk": {"S": account_pk(principal.account_id)}, **self.values},
                 ConsistentRead=True,

@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 from crm.config import settings
 from crm.errors import ServiceUnavailable
 from crm.paging import Page, PageRequest, seal
-from crm.storage.items import Item, SequenceItem, account_pk
+from crm.storage.items import Item, SequenceItem, account_pk, table_client
 
 T = TypeVar("T")
 
@@ -140,7 +140,7 @@ BATCH = 25  # BatchWriteItem's limit
 def batch_write(requests: list[dict[str, Any]], attempts: int = TRANSACTION_ATTEMPTS) -> None:
     """BatchWriteItem (puts and deletes, as the low-level API spells them), 25 at a time, retrying
     what DynamoDB leaves unprocessed with jittered backoff; raises if some are still left."""
-    client, table = Item._get_connection().connection.client, Item.Meta.table_name
+    client, table = table_client()
     for start in range(0, len(requests), BATCH):
         pending = requests[start : start + BATCH]
         for attempt in range(attempts):

@@ -40,6 +40,8 @@ dependants is one Query away, and none of it is read when contacts are listed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -134,6 +136,12 @@ class Item(Model):
         # PynamoDB keeps a connection, and so a botocore client, per model class; every item here
         # lives in one table with one key schema, so they share Item's: one client per container.
         return super(Item, Item)._get_connection.__func__(Item)  # type: ignore[attr-defined]
+
+
+def table_client() -> tuple[Any, str]:
+    """The low-level DynamoDB client PynamoDB holds for the table, and the table's name: for the
+    reads and batches its models do not express (raw key ranges, projections, BatchWriteItem)."""
+    return Item._get_connection().connection.client, Item.Meta.table_name
 
 
 class AccountItem(Item):
