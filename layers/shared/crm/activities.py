@@ -28,13 +28,14 @@ from typing import Any
 
 from crm import history, times
 from crm.auth import Principal
-from crm.contacts import expected_version, load_visible, typed, visible_ids
+from crm.contacts import load_visible, typed, visible_ids
 from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
 from crm.fields import Field, query_value, validate
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import ConditionFailed, backoff, next_id, transact
 from crm.storage.items import ActivityCountItem, ContactItem, HistoryItem, account_pk, dependants_prefix, starting_with
+from crm.versions import expected_version
 
 ATTEMPTS = 25  # as for notes: a burst of N writers on one contact needs N rounds
 NO_ORDER = "~"  # sorts after every ISO datetime

@@ -16,7 +16,6 @@ from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, Sent, coerce, contact_changes, defaults, sent
 from crm.http.xml import Nil
-from crm.numbers import whole
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage import files
@@ -36,6 +35,7 @@ from crm.storage.items import (
     starting_with,
     with_ref,
 )
+from crm.versions import expected_version
 
 NOTES_ON_SHOW = 25
 # Writers that collide (with another update, or a note's change) re-read and retry, with jittered
@@ -245,16 +245,6 @@ def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft 
 
 def _current(item: Any) -> dict[str, Any]:
     return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
-
-
-def expected_version(body: Mapping[str, Any], if_match: int | None) -> int | None:
-    """The version a write is conditional on: If-Match, else a ``version`` in the body, else none."""
-    if if_match is not None or body.get("version") in (None, ""):
-        return if_match
-    version = whole(str(body["version"]))
-    if version is None:
-        raise Unprocessable("Version must be a whole number")
-    return version
 
 
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:

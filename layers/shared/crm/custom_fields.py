@@ -48,6 +48,7 @@ from crm.storage.items import (
     custom_field_sk,
     starting_with,
 )
+from crm.versions import expected_version
 
 FORMATS = ("string", "integer", "date", "boolean", "list")
 MAX_FIELDS = 100  # per account
@@ -301,13 +302,6 @@ def create(principal: Principal, body: dict[str, Any]) -> CustomFieldItem:
     return item
 
 
-def _expected_version(body: dict[str, Any], if_match: int | None) -> int | None:
-    # Imported here: crm.contacts uses this module to check contacts' values.
-    from crm.contacts import expected_version
-
-    return expected_version(body, if_match)
-
-
 def _write_update(account: str, item: Any, read_version: int, old_name: str) -> None:
     """Commit ``item`` as changed, on the version it was read at, moving its name's hold if renamed."""
     field_id, renamed = int(item.id), folded(old_name) != folded(item.name)
@@ -336,7 +330,7 @@ def update(principal: Principal, field_id: int, body: dict[str, Any], if_match: 
 
     Without a version, a concurrent change makes us re-read and re-apply, so neither is lost.
     """
-    wanted_version = _expected_version(body, if_match)
+    wanted_version = expected_version(body, if_match)
     for attempt in range(ATTEMPTS):
         item = get(principal, field_id)
         read_version = int(item.version)

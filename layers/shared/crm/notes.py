@@ -13,7 +13,7 @@ from typing import Any
 
 from crm import history, times
 from crm.auth import Principal
-from crm.contacts import expected_version, load_visible
+from crm.contacts import load_visible
 from crm.errors import Conflict, NotFound
 from crm.fields import NOTE_FIELDS, note_changes
 from crm.observability import count, logger
@@ -31,6 +31,7 @@ from crm.storage.items import (
     starting_with,
     with_ref,
 )
+from crm.versions import expected_version
 
 # A write that collided with another change to the same contact is retried, with jittered backoff:
 # each round lets one writer through, so a burst of N writers on one contact needs N rounds.
