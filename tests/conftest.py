@@ -47,6 +47,7 @@ GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, NAMES, "", S3_ENDPOIN
 BUCKET_EVENTS = BucketEvents(TEMPLATE, NAMES, S3_ENDPOINT, GATEWAY.invoke)
 serve_moto(int(S3_ENDPOINT.rsplit(":", 1)[1]), BUCKET_EVENTS.wrap)
 
+from crm import forms  # noqa: E402
 from crm import keys as crm_keys  # noqa: E402
 from crm.errors import ApiError  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
@@ -243,6 +244,16 @@ def keys(store: str) -> Keys:
 def api(keys: Keys) -> Client:
     """A client holding the writer's key (user 1 of account acme)."""
     return Client(keys.writer)
+
+
+# The web form's page and where it sends a visitor: what the ``admin`` fixture lists for acme.
+ORIGIN, THANKS = "https://www.example.com", "https://www.example.com/thanks"
+
+
+@pytest.fixture
+def admin(keys: Keys) -> Client:
+    forms.allow("acme", [ORIGIN], [THANKS])
+    return Client(keys.admin)
 
 
 def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:

@@ -19,7 +19,7 @@ from crm.calls import CALL
 from crm.paging import PageRequest
 from crm.storage.items import ActivityCountItem, Item, account_pk
 from tests.conftest import Client, Keys, all_at_once
-from tests.test_contacts_api import FORM, JSON_TYPE, XML_TYPE, errors, history, send, text_of, xml_errors
+from tests.helpers import FORM, JSON_TYPE, XML_TYPE, errors, history, send, text_of, xml_errors
 
 CALL_KEYS = [
     "assigned_to_id",

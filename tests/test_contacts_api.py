@@ -15,42 +15,26 @@ import pytest
 
 from crm import keys as crm_keys
 from crm.storage.items import Item, account_pk, dependants_prefix
-from tests.conftest import Client, Keys, Reply
+from tests.conftest import Client, Keys
+from tests.helpers import (
+    FORM,
+    JSON_TYPE,
+    MAX_BODY,
+    XML_TYPE,
+    XXE,
+    contact,
+    errors,
+    history,
+    listing,
+    public_id,
+    send,
+    text_of,
+    xml_errors,
+)
 
-JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "application/xml; charset=utf-8"
-FORM = "application/x-www-form-urlencoded"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-MAX_BODY = 128 * 1024
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def errors(reply: Reply) -> list[str]:
-    """The messages of a JSON error body."""
-    body = reply.json()
-    assert set(body) == {"errors"}, body
-    return body["errors"]
-
-
-def xml_errors(reply: Reply) -> list[str]:
-    """The messages of a Rails-style XML error body."""
-    root = reply.xml()
-    assert root.tag == "errors", reply.text
-    assert [child.tag for child in root] == ["error"] * len(root)
-    return [child.text for child in root]
-
-
-def contact(client: Client, contact_id: int) -> dict[str, Any]:
-    reply = client.get(f"/contacts/{contact_id}")
-    assert reply.status == 200, reply.text
-    return reply.json()["contact"]
-
-
-def listing(client: Client, **query: Any) -> dict[str, Any]:
-    reply = client.get("/contacts", query=query)
-    assert reply.status == 200, reply.text
-    return reply.json()
 
 
 def ids(page: dict[str, Any]) -> list[int]:
@@ -63,31 +47,9 @@ def stored(client: Client) -> tuple[int, list[tuple[int, int, str]]]:
     return page["total_count"], [(c["id"], c["version"], c["first_name"]) for c in page["contacts"]]
 
 
-def history(client: Client, contact_id: int, **query: Any) -> dict[str, Any]:
-    reply = client.get(f"/contacts/{contact_id}/history", query=query)
-    assert reply.status == 200, reply.text
-    return reply.json()
-
-
-def send(client: Client, method: str, path: str, body: str | bytes, content_type: str, **kwargs: Any) -> Reply:
-    return client.request(method, path, body=body, content_type=content_type, **kwargs)
-
-
-def public_id(key: str) -> str:
-    """``ck.<account>.<key id>.<secret>`` -> ``<account>.<key id>``."""
-    _, account, key_id, _ = key.split(".")
-    return f"{account}.{key_id}"
-
-
 def basic(user: str) -> dict[str, str]:
     """ContactHero's HTTP Basic: the key as user name and "API" as password."""
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:API".encode()).decode()}
-
-
-def text_of(element: Any, name: str) -> str | None:
-    child = element.find(name)
-    assert child is not None, f"<{name}> missing"
-    return child.text
 
 
 def contacts_created(client: Client, count: int, **fields: Any) -> list[int]:
@@ -657,10 +619,6 @@ BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
     + "".join(f' <!ENTITY lol{n} "{f"&lol{n - 1};" * 10 if n > 1 else "&lol;" * 10}">\n' for n in range(1, 10))
     + "]>\n<contact><first-name>&lol9;</first-name></contact>"
-)
-XXE = (
-    '<?xml version="1.0"?>\n<!DOCTYPE contact [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-    "<contact><first-name>&xxe;</first-name></contact>"
 )
 XXE_PARAMETER = (
     '<?xml version="1.0"?>\n<!DOCTYPE contact [<!ENTITY % ext SYSTEM "file:///etc/passwd"> %ext;]>\n'

@@ -24,7 +24,7 @@ from crm.http import render, xml
 from crm.paging import PageRequest
 from crm.storage.items import CustomFieldItem, Item, account_pk
 from tests.conftest import Client, Keys, all_at_once
-from tests.test_contacts_api import FORM, JSON_TYPE, XML_TYPE, errors, send, text_of, xml_errors
+from tests.helpers import FORM, JSON_TYPE, XML_TYPE, errors, send, text_of, xml_errors
 
 FIELD_KEYS = [
     "id",

@@ -15,36 +15,10 @@ import pytest
 
 from crm import forms
 from crm import keys as crm_keys
-from tests.conftest import Client, Keys, Reply, all_at_once
-from tests.test_contacts_api import errors, listing
+from tests.conftest import ORIGIN, THANKS, Client, Keys, all_at_once
+from tests.helpers import FORM_TYPE, errors, fields, form_key, listing, post_form
 
-ORIGIN, THANKS = "https://www.example.com", "https://www.example.com/thanks"
-FORM_TYPE = "application/x-www-form-urlencoded"
 BOUNDARY = "----formboundary0123456789"
-
-
-def form_key(account: str = "acme", project: str = "support", per_minute: int | None = None) -> str:
-    return crm_keys.create_key(account, 1, form_project=project, per_minute=per_minute)[1]
-
-
-def fields(key: str, **extra: str) -> list[tuple[str, str]]:
-    """The document's web form, filled in as a person would (its hidden project and key included)."""
-    return [
-        ("key", key),
-        ("project_id", "support"),
-        ("contact[first_name]", "Katherine"),
-        ("contact[last_name]", "Johnson"),
-        ("contact[company]", "NACA"),
-        ("contact[phone]", "+1 757 555 0100"),
-        ("contact[email]", "katherine@example.com"),
-        ("contact[tag_list]", "web, lead"),
-        ("commit", "Save"),
-        *extra.items(),
-    ]
-
-
-def post_form(pairs: list[tuple[str, str]], headers: dict[str, str] | None = None) -> Reply:
-    return Client().request("POST", "/forms/contacts", body=urlencode(pairs), content_type=FORM_TYPE, headers=headers)
 
 
 def multipart(pairs: list[tuple[str, str]]) -> bytes:
@@ -54,12 +28,6 @@ def multipart(pairs: list[tuple[str, str]]) -> bytes:
 
 def contacts_of(client: Client) -> list[dict[str, Any]]:
     return listing(client, limit=100)["contacts"]
-
-
-@pytest.fixture
-def admin(keys: Keys) -> Client:
-    forms.allow("acme", [ORIGIN], [THANKS])
-    return Client(keys.admin)
 
 
 def test_a_form_post_creates_the_contact_in_the_keys_project(admin: Client) -> None:

@@ -11,9 +11,7 @@ from defusedxml.ElementTree import fromstring
 
 from crm.storage.items import ContactItem, account_pk, contact_sk
 from tests.conftest import Client
-from tests.test_contacts_api import errors, listing
-from tests.test_forms import FORM_TYPE, admin, fields, form_key, post_form  # noqa: F401 (admin: a fixture)
-from tests.test_imports_api import csv_file, run_import
+from tests.helpers import FORM_TYPE, csv_file, errors, fields, form_key, listing, post_form, run_import
 
 NON_CHARACTERS = ["\ufffe", "\uffff"]
 
@@ -48,7 +46,7 @@ def test_a_non_character_is_refused_in_json_xml_and_form_bodies(api: Client, bad
     assert stored_count(api) == 1
 
 
-def test_a_non_character_is_refused_through_the_web_form_and_the_imports(api: Client, admin: Client) -> None:  # noqa: F811
+def test_a_non_character_is_refused_through_the_web_form_and_the_imports(api: Client, admin: Client) -> None:
     key = form_key()
     reply = post_form(fields(key, **{"contact[last_name]": "Non\uffffcharacter"}))
     assert reply.status == 422

@@ -19,7 +19,7 @@ from crm.imports import worker
 from crm.storage import db
 from crm.storage.items import Item
 from tests.conftest import BUCKET_EVENTS, GATEWAY, IMPORTS_BUCKET, Client, s3_client
-from tests.test_imports_api import ask, contacts_of, counts, csv_file, shown, upload
+from tests.helpers import ask, contacts_of, counts, csv_file, shown, upload
 
 ROWS = 35
 

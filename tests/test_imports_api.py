@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 import pytest
 
 from tests.conftest import BUCKET_EVENTS, IMPORTS_BUCKET, S3_ENDPOINT, Client, Keys, s3_client
-from tests.test_contacts_api import XML_TYPE, errors, send
-from tests.test_photos_api import download
-from tests.test_photos_api import upload as upload_to
+from tests.helpers import (
+    XML_TYPE,
+    ask,
+    contacts_of,
+    counts,
+    csv_file,
+    download,
+    errors,
+    run_import,
+    send,
+    shown,
+)
 
 IMPORT_KEYS = [
     "created_at",
@@ -43,45 +51,6 @@ IMPORT_KEYS = [
     "user_id",
     "warnings",
 ]
-
-
-def ask(client: Client, **fields: Any) -> dict[str, Any]:
-    reply = client.post("/imports", {"import": fields})
-    assert reply.status == 201, reply.text
-    return reply.json()["import"]
-
-
-def upload(job: dict[str, Any], data: bytes) -> None:
-    """PUT the file to the import's upload URL, as a client would; wait for S3's event to be handled."""
-    assert upload_to(job, data) == 200
-
-
-def shown(client: Client, import_id: int) -> dict[str, Any]:
-    reply = client.get(f"/imports/{import_id}")
-    assert reply.status == 200, reply.text
-    return reply.json()["import"]
-
-
-def run_import(client: Client, data: bytes, **fields: Any) -> dict[str, Any]:
-    job = ask(client, **fields)
-    upload(job, data)
-    return shown(client, job["id"])
-
-
-def contacts_of(client: Client) -> list[dict[str, Any]]:
-    reply = client.get("/contacts", query={"limit": 100})
-    assert reply.status == 200
-    return reply.json()["contacts"]
-
-
-def csv_file(*rows: list[str]) -> bytes:
-    text = io.StringIO()
-    csv.writer(text).writerows(rows)
-    return text.getvalue().encode()
-
-
-def counts(job: dict[str, Any]) -> tuple[int, ...]:
-    return tuple(job[f"rows_{name}"] for name in ("total", "imported", "updated", "skipped", "failed"))
 
 
 # --- asking ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from crm.storage.items import Item, account_pk
 from tests.conftest import Client, Keys
-from tests.test_contacts_api import XML_TYPE, errors, history, send, text_of, xml_errors
+from tests.helpers import XML_TYPE, errors, history, send, text_of, xml_errors
 
 MESSAGE_KEYS = [
     "body",

@@ -20,7 +20,7 @@ import pytest
 from crm import times
 from crm.storage.items import Item, account_pk, dependants_prefix
 from tests.conftest import Client, Keys, Reply
-from tests.test_contacts_api import (
+from tests.helpers import (
     FORM,
     JSON_TYPE,
     MAX_BODY,

@@ -3,6 +3,7 @@ editable install finds modules by folder and so hides one left out of `packages`
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import zipfile
@@ -42,3 +43,18 @@ def test_the_wheel_holds_every_module(tmp_path: Path) -> None:
     }
     assert sorted(wanted - packed) == []
     assert "contacts_admin.py" in packed
+
+
+def test_no_test_module_imports_another() -> None:
+    """What several test modules share is in tests/helpers.py (helpers) or tests/conftest.py (fixtures)."""
+    found: list[str] = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):  # `from tests.test_x import y` or `from tests import test_x`
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):  # `import tests.test_x`
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [f"{path.name}: {name}" for name in names if name.startswith("tests.test_")]
+    assert found == []

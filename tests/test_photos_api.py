@@ -9,8 +9,6 @@ hands out, and each upload reaches the photos function as S3's event (local_api.
 from __future__ import annotations
 
 import base64
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +16,8 @@ import pytest
 
 from crm.storage.items import Item, account_pk
 from tests.conftest import BUCKET_EVENTS, GATEWAY, PHOTOS_BUCKET, S3_ENDPOINT, Client, Keys, s3_client
-from tests.test_contacts_api import XML_TYPE, errors, history, send, text_of
+from tests.helpers import XML_TYPE, download, errors, history, send, text_of
+from tests.helpers import upload_to as upload
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 IMAGES = {
@@ -51,23 +50,6 @@ def make(client: Client, contact_id: int, content_type: str = "image/png", **fie
     reply = client.post("/photos", {"photo": {"contact_id": contact_id, "content_type": content_type, **fields}})
     assert reply.status == 201, reply.text
     return reply.json()["photo"]
-
-
-def upload(photo: dict[str, Any], data: bytes) -> int:
-    """PUT the file to the photo's upload URL, as a client would; wait for S3's event to be handled."""
-    assert urlsplit(photo["upload_url"]).netloc == urlsplit(S3_ENDPOINT).netloc
-    request = urllib.request.Request(photo["upload_url"], data=data, method=photo["upload_method"])  # noqa: S310
-    for name, value in photo["upload_headers"].items():
-        request.add_header(name, value)
-    with urllib.request.urlopen(request) as answer:  # noqa: S310 (a loopback URL the API made)
-        status = answer.status
-    BUCKET_EVENTS.settle()
-    return status
-
-
-def download(url: str) -> bytes:
-    with urllib.request.urlopen(url) as answer:  # noqa: S310 (a loopback URL the API made)
-        return answer.read()
 
 
 def shown(client: Client, photo_id: int, **kwargs: Any) -> dict[str, Any]:

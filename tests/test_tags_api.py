@@ -9,7 +9,7 @@ import pytest
 
 from crm.imports import worker
 from tests.conftest import Client, Keys
-from tests.test_imports_api import csv_file, run_import
+from tests.helpers import csv_file, run_import
 
 
 def tags_of(client: Client, **query: Any) -> dict[str, int]:
