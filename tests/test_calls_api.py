@@ -290,6 +290,15 @@ REFUSED = [
 ]
 
 
+def test_a_whole_number_written_as_a_float_is_that_number(api: Client, ada: int) -> None:
+    # JSON has one number type: 600.0 is the integer 600 to JSON Schema, and so to the API.
+    reply = api.post("/calls", {"call": {"contact_id": float(ada), "subject": "A", "duration_seconds": 600.0}})
+    assert reply.status == 201, reply.text
+    assert (reply.json()["call"]["contact_id"], reply.json()["call"]["duration_seconds"]) == (ada, 600)
+    reply = api.post("/calls", {"call": {"contact_id": ada, "subject": "A", "duration_seconds": 600.5}})
+    assert (reply.status, errors(reply)) == (422, ["Duration seconds must be a whole number from 0"])
+
+
 @pytest.mark.parametrize(("body", "expected"), REFUSED)
 def test_refused_create_answers_in_the_request_format_and_stores_nothing(
     api: Client, ada: int, body: dict, expected: list[str]

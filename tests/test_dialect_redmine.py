@@ -766,6 +766,17 @@ def test_too_many_phones_is_422_and_changes_nothing(redmine: Redmine) -> None:
     assert redmine.contact(made["id"])["phones"] == ["1"]
 
 
+def test_an_address_attribute_a_field_overrides_is_checked_all_the_same(redmine: Redmine) -> None:
+    made = redmine.create(first_name="Addressed")
+    body = {"contact": {"address_attributes": {"country_code": "R\u000fU"}, "business_country": "ES"}}
+    reply = redmine.send("PUT", f"/contacts/{made['id']}.json", body)
+    assert reply.status == 422
+    assert reply.json() == {
+        "errors": ["Business country contains control characters or non-characters (U+FFFE, U+FFFF)"]
+    }
+    assert redmine.contact(made["id"]).get("address", {}).get("country_code") in (None, "")
+
+
 # --- notes by their own id -----------------------------------------------------------------------
 
 

@@ -272,7 +272,8 @@ class Gateway:
             result = self.invoke(route.function, event)
         except Stopping:
             return HttpResponse(503, {"Content-Type": "application/json"}, b'{"message": "Service Unavailable"}')
-        except FunctionError as exc:  # the function failed: API Gateway answers for it
+        except FunctionError as exc:  # the function failed: API Gateway answers for it, its log says why
+            print(f"{route.function} failed: {exc.kind}: {exc}", file=sys.stderr, flush=True)
             timed_out = exc.kind == "TimeoutError"
             status, message = (504, "Endpoint request timed out") if timed_out else (502, "Internal server error")
             return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())

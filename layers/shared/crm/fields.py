@@ -113,6 +113,8 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
 def _integer(field: Field, value: Any, errors: list[str]) -> int | None:
     if isinstance(value, str) and integer(value) is not None:
         value = integer(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= INT_MAX:  # JSON's 5.0 is 5
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
         errors.append(f"{field.label} must be a whole number from 0")
         return None

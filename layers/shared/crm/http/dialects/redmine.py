@@ -103,6 +103,9 @@ def read(sent: Sent) -> None:
             aliased["is_private"] = level == "2"
         else:
             aliased.update(_address(value, sent.refused))
+    for name, value in aliased.items():
+        if name in body and name in FIELDS_BY_NAME:  # overridden, and held to its rules all the same
+            coerce(FIELDS_BY_NAME[name], value, sent.refused)
     sent.fields = {**aliased, **body}
     if projects:
         given = sent.fields.get("project_ids") or []
