@@ -289,6 +289,10 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # The characters no text field takes that XML 1.0 can carry at all: a document holding any other
 # of _NOT_TEXT is malformed (400) before a field is read, so XML's patterns leave them to XML.
 _NOT_XML_TEXT = r"\u007f"
+# A boolean sent as text (a form field, an XML element), as crm.fields reads it: true, false, 1 or
+# 0 in any case, with the whitespace str.strip() takes around it; empty is no value.
+_STRIPPED = _SPACE + r"\u000b\u000c\u001c-\u001f"
+BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
 
 
 def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +305,7 @@ def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
         first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
         return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
     if schema.get("type") == "boolean":
-        return {"type": "string", "enum": ["true", "false"], **notes}
+        return {"type": "string", "pattern": BOOLEAN_TEXT, **notes}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         return {**schema, "items": _as_text(schema["items"])}
     if isinstance(schema.get("pattern"), str):
@@ -343,7 +347,7 @@ def as_form(schema: dict[str, Any], xml: bool = False) -> dict[str, Any] | None:
         if isinstance(items, dict):
             value = {k: v for k, v in value.items() if k not in ("type", "items", "maxItems")}
             value = {**value, "type": "string", "pattern": TEXT, "description": "Comma-separated"}
-        properties[name] = _as_text(value) if xml else value
+        properties[name] = _as_text(value) if xml or value.get("type") == "boolean" else value
         required += [name] if name in needed else []
     return {**schema, "properties": properties, "required": required}
 
