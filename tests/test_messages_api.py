@@ -75,6 +75,14 @@ def test_create_answers_201_with_defaults_and_the_wrapped_message(api: Client, a
     assert api.get("/messages/1").json()["message"] == message
 
 
+def test_json_beside_the_root_is_refused_and_stores_nothing(api: Client, ada: int) -> None:
+    # The document takes the message flat or in its root, not both at once (a form's commit aside).
+    sent = {"message": {"contact_id": ada}, "body": "Hi", "to": "ada@example.com"}
+    reply = api.post("/messages", sent)
+    assert (reply.status, errors(reply)) == (422, ["Unknown fields beside message: body, to"])
+    assert stored() == []
+
+
 def test_xml_in_and_out(api: Client, ada: int) -> None:
     body = (
         f"<message><contact-id type='integer'>{ada}</contact-id><channel>SMS</channel>"

@@ -18,7 +18,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from crm.auth import READ, WRITE, Principal
-from crm.errors import ApiError, BadRequest, MethodNotAllowed, NotAcceptable, NotFound, ServiceUnavailable
+from crm.errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from crm.http import body, head, negotiation, openapi, render
 from crm.numbers import whole
 from crm.observability import logger, observed
@@ -69,8 +77,11 @@ class Request:
         """The fields of the body, unwrapped from ``{"<root>": {...}}`` or ``<root>...</root>``."""
         xml_root, fields = self._body
         if xml_root is None and isinstance(fields.get(root), dict):
-            wrapped = fields[root]
-            return {**{k: v for k, v in fields.items() if k != root}, **wrapped}
+            beside = sorted(name for name in fields if name != root)
+            # A form puts its own fields (commit, utf8) beside contact[...]; JSON has no reason to.
+            if beside and body.media_type(self.headers.get("content-type")) not in (body.FORM, body.MULTIPART):
+                raise Unprocessable(f"Unknown fields beside {root}: {', '.join(beside)}")
+            return {**{k: v for k, v in fields.items() if k != root}, **fields[root]}
         return fields
 
     def wrapped(self, root: str) -> bool:
