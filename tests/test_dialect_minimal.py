@@ -63,6 +63,13 @@ def test_create_with_the_documents_body_returns_an_id(server: Server) -> None:
     assert [note["body"] for note in contact["notes"]] == ["Interested in product demo"]
 
 
+def test_a_first_note_is_held_to_a_notes_rules(server: Server) -> None:
+    before = call(server, "GET", "/contacts?limit=1")[1]["total_count"]
+    status, body = call(server, "POST", "/contacts", {"name": "Jane Doe", "notes": "Met\u0001"})
+    assert (status, body) == (422, {"errors": ["Notes contains control characters or non-characters (U+FFFE, U+FFFF)"]})
+    assert call(server, "GET", "/contacts?limit=1")[1]["total_count"] == before
+
+
 def test_a_phone_sent_as_a_number_is_kept_as_its_digits(server: Server) -> None:
     contact = stored(server, create(server, phone=1234567890))
     assert contact["business_phone"] == "1234567890"

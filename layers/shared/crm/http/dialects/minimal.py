@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from crm.errors import Unprocessable
-from crm.fields import TEXT_MAX, Sent
+from crm.fields import TEXT_MAX, Field, Sent, coerce
+
+NOTES = Field("notes", "text")  # a new contact's first note: a note's body, held to its rules
 
 NAMES = frozenset({"name", "notes"})
 CONTACT_ID = ("contact_id", "contactID")
@@ -28,7 +30,9 @@ def read(sent: Sent, creating: bool) -> None:
     if creating and "notes" in fields:
         notes = fields.pop("notes")
         if isinstance(notes, str) and len(notes) <= TEXT_MAX:
-            sent.first_note = notes if notes.strip() else None
+            refused = len(sent.refused)
+            coerce(NOTES, notes, sent.refused)
+            sent.first_note = notes if notes.strip() and len(sent.refused) == refused else None
         elif notes is not None and not isinstance(notes, list):
             sent.refused.append(f"Notes must be text of at most {TEXT_MAX} characters")
 
