@@ -148,6 +148,8 @@ def _list(field: Field, value: Any, errors: list[str]) -> list[str] | None:
         value = value.split(",")
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
+    if isinstance(value, list):  # JSON's 5.0 is 5
+        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         errors.append(f"{field.label} must be a list of text values")
         return None
