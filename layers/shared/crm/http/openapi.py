@@ -297,7 +297,8 @@ BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_S
 
 def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
     """A value as an XML element's text: a number's digits (up to 15, which every client holds
-    exactly), a boolean's true or false, a text held only to what XML can carry."""
+    exactly), a boolean as BOOLEAN_TEXT (a form's booleans too), a text held only to what XML can
+    carry."""
     notes = {k: v for k, v in schema.items() if k in ("description", "readOnly", "writeOnly")}
     if "anyOf" in schema:
         return {**schema, "anyOf": [_as_text(option) for option in schema["anyOf"]]}

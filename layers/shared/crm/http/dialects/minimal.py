@@ -30,9 +30,10 @@ def read(sent: Sent, creating: bool) -> None:
     if creating and "notes" in fields:
         notes = fields.pop("notes")
         if isinstance(notes, str) and len(notes) <= TEXT_MAX:
-            refused = len(sent.refused)
-            coerce(NOTES, notes, sent.refused)
-            sent.first_note = notes if notes.strip() and len(sent.refused) == refused else None
+            errors: list[str] = []
+            coerce(NOTES, notes, errors)
+            sent.refused += errors
+            sent.first_note = notes if notes.strip() and not errors else None
         elif notes is not None and not isinstance(notes, list):
             sent.refused.append(f"Notes must be text of at most {TEXT_MAX} characters")
 
