@@ -33,11 +33,10 @@ from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
 from crm.fields import Field, query_value, validate
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
-from crm.storage.db import ConditionFailed, backoff, next_id, transact
-from crm.storage.items import ActivityCountItem, ContactItem, HistoryItem, account_pk, dependants_prefix, starting_with
+from crm.storage.db import next_id, optimistic, transact
+from crm.storage.items import ActivityCountItem, account_pk, dependants_prefix, starting_with
 from crm.versions import expected_version
 
-ATTEMPTS = 25  # as for notes: a burst of N writers on one contact needs N rounds
 NO_ORDER = "~"  # sorts after every ISO datetime
 
 
@@ -261,9 +260,6 @@ def _write(
 ) -> None:
     """One transaction: the record's copies replaced (``old`` -> ``new``; None for none), the contact
     touched and its history entry numbered, and the counts moved."""
-    read_count = int(contact.history_count or 0)
-    contact.history_count, contact.last_action_at = read_count + 1, now
-    entry = history.entry(principal, contact, action, changes, now, subject=(kind.name, new or old))
     old_copies = _copies(kind, old) if old is not None else []
     new_copies = _copies(kind, new) if new is not None else []
     moves = {}
@@ -274,12 +270,11 @@ def _write(
     moves = {state: delta for state, delta in moves.items() if delta}
     contact_id = int((new or old).contact_id)
     owner = int(contact.user_id) if contact.is_private else None  # its records count as private
-    own_actions = kind.contact_actions(contact, old, new)
+    own_actions = tuple(kind.contact_actions(contact, old, new))
+    touch = history.touch(principal, contact, action, changes, now, (kind.name, new or old), own_actions)
 
     def stage(tx: Any) -> None:
-        touch = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now), *own_actions]
-        tx.update(contact, actions=touch, condition=ContactItem.history_count == read_count)
-        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        touch(tx)
         # The record by id carries the version every write is conditioned on.
         as_read = kind.model.sk.does_not_exist() if old is None else kind.model.version == int(old.version)
         if new is None:
@@ -334,7 +329,8 @@ def create(
     prepared = prepare(record_id) if prepare else {}
     defaults = {field.name: field.default for field in kind.fields if field.writable and field.default is not None}
     sent = {name: v for name, v in fields.items() if v is not None}
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> Any:
         contact, now = _load_contact(principal, contact_id), times.now()
         values = {**defaults, **kind.stamped(now), **sent, **prepared}
         record = kind.model(
@@ -348,15 +344,13 @@ def create(
             **values,
         )
         changes = {name: (None, value) for name, value in values.items() if value not in (None, "")}
-        try:
-            _write(principal, kind, contact, None, record, "created", changes, now)
-        except ConditionFailed:
-            backoff(attempt)  # another change to the contact took the history number: again
-            continue
-        count(f"{kind.label}Created")
-        logger.info(f"{kind.name} created", extra={"contact_id": contact_id, f"{kind.name}_id": record_id})
+        _write(principal, kind, contact, None, record, "created", changes, now)
         return record
-    raise Conflict("Contact is changing too often; retry")
+
+    record = optimistic(attempt, "Contact")  # another change to the contact took the history number
+    count(f"{kind.label}Created")
+    logger.info(f"{kind.name} created", extra={"contact_id": contact_id, f"{kind.name}_id": record_id})
+    return record
 
 
 def current(kind: Kind, record: Any) -> dict[str, Any]:
@@ -371,7 +365,8 @@ def change(
     wanted_version: int | None = None,
 ) -> Any:
     """Apply ``edit(current fields) -> {field: new value}``, re-reading when another writer got in first."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[Any, bool]:
         old = get(principal, kind, record_id)
         if wanted_version is not None and int(old.version) != wanted_version:
             raise Conflict(f"{kind.label} is at version {int(old.version)}, not {wanted_version}")
@@ -379,22 +374,21 @@ def change(
         changes = {name: (fields_now[name], value) for name, value in edit(fields_now).items()}
         changes = {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
         if not changes:
-            return old
+            return old, False
         now = times.now()
         new = kind.model(old.pk, old.sk, **_values(kind, old))
         for name, (_, value) in changes.items():
             setattr(new, name, value)
         new.updated_at, new.version = now, int(old.version) + 1
         contact = load_visible(principal, int(old.contact_id))
-        try:
-            _write(principal, kind, contact, old, new, "updated", changes, now)
-        except ConditionFailed:
-            backoff(attempt)  # the record or its contact changed since we read them: read again
-            continue
+        _write(principal, kind, contact, old, new, "updated", changes, now)
+        return new, True
+
+    record, changed = optimistic(attempt, kind.label)  # the record or its contact changed meanwhile
+    if changed:
         count(f"{kind.label}Updated")
-        logger.info(f"{kind.name} updated", extra={f"{kind.name}_id": record_id, "version": int(new.version)})
-        return new
-    raise Conflict(f"{kind.label} is changing too often; retry")
+        logger.info(f"{kind.name} updated", extra={f"{kind.name}_id": record_id, "version": int(record.version)})
+    return record
 
 
 def update(
@@ -406,22 +400,18 @@ def update(
 
 
 def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | None = None) -> None:
-    for attempt in range(ATTEMPTS):
+    def attempt() -> Any:
         old = get(principal, kind, record_id)
         if if_match is not None and int(old.version) != if_match:
             raise Conflict(f"{kind.label} is at version {int(old.version)}, not {if_match}")
         changes = {name: (value, None) for name, value in current(kind, old).items() if value not in (None, "")}
         contact = load_visible(principal, int(old.contact_id))
-        try:
-            _write(principal, kind, contact, old, None, "deleted", changes, times.now())
-        except ConditionFailed:
-            backoff(attempt)
-            continue
-        kind.removed(old)
-        count(f"{kind.label}Deleted")
-        logger.info(f"{kind.name} deleted", extra={f"{kind.name}_id": record_id})
-        return
-    raise Conflict(f"{kind.label} is changing too often; retry")
+        _write(principal, kind, contact, old, None, "deleted", changes, times.now())
+        return old
+
+    kind.removed(optimistic(attempt, kind.label))
+    count(f"{kind.label}Deleted")
+    logger.info(f"{kind.name} deleted", extra={f"{kind.name}_id": record_id})
 
 
 # --- representation ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from crm.http.xml import Nil
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage import files
-from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
+from crm.storage.db import next_id, optimistic, query_page, transact
 from crm.storage.items import (
     STATES,
     ActivityCountItem,
@@ -38,9 +38,6 @@ from crm.storage.items import (
 from crm.versions import expected_version
 
 NOTES_ON_SHOW = 25
-# Writers that collide (with another update, or a note's change) re-read and retry, with jittered
-# backoff; each round lets one through, so a burst of N changes to one contact needs N rounds.
-UPDATE_ATTEMPTS = 25
 XML_TYPES = {"integer": "integer", "boolean": "boolean", "date": "date", "datetime": "datetime"}
 
 
@@ -249,33 +246,28 @@ def _current(item: Any) -> dict[str, Any]:
 
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:
     """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
-    read_version, read_count, now = int(item.version), int(item.history_count or 0), times.now()
+    read_version, now = int(item.version), times.now()
     was_private, old_owner, old_terms = bool(item.is_private), index.owner(item), dict(item.search_terms or {})
     old_tags = list(item.tags or ())
     actions = [
         getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
         for name, (_, new) in changes.items()
     ]
-    actions += [
-        ContactItem.version.set(read_version + 1),
-        ContactItem.updated_at.set(now),
-        ContactItem.history_count.set(read_count + 1),
-    ]
+    actions += [ContactItem.version.set(read_version + 1), ContactItem.updated_at.set(now)]
     for name, (_, new) in changes.items():
         setattr(item, name, new)
-    item.version, item.updated_at, item.history_count = read_version + 1, now, read_count + 1
+    item.version, item.updated_at = read_version + 1, now
     item.search_terms = index.terms(item)
     actions.append(ContactItem.search_terms.set(item.search_terms))
-    entry = history.entry(principal, item, "updated", changes, now)
+    # A note written meanwhile moves history_count but not the version: retried, not a 409.
+    as_read = ContactItem.version == read_version
+    touch = history.touch(principal, item, "updated", changes, now, None, tuple(actions), as_read, last_action=False)
     private_delta = int(bool(item.is_private)) - int(was_private)
     # Its calls (...) move between the account's counts of private contacts' and everyone's.
     counts = _activity_counts(principal, int(item.id)) if private_delta else []
 
     def stage(tx: Any) -> None:
-        # A note written meanwhile moves history_count but not the version: retried, not a 409.
-        condition = (ContactItem.version == read_version) & (ContactItem.history_count == read_count)
-        tx.update(item, actions=actions, condition=condition)
-        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        touch(tx)
         stage_counts(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
         tags.stage(tx, principal.account_id, old_tags, old_owner, item.tags, index.owner(item))
@@ -318,7 +310,8 @@ def change(
 ) -> Contact:
     """Apply ``edit(current fields) -> {field: new stored value}`` to the contact, re-reading and
     re-applying it when another change got in first (see ``update``)."""
-    for attempt in range(UPDATE_ATTEMPTS):
+
+    def attempt() -> Contact:
         item = load_visible(principal, contact_id)
         if wanted_version is not None and int(item.version) != wanted_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {wanted_version}")
@@ -326,15 +319,12 @@ def change(
         wanted = edit(current)
         changes = {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
         if changes:
-            try:
-                _write_update(principal, item, changes)
-            except ConditionFailed:
-                backoff(attempt)
-                continue  # someone wrote first: re-read (a new version is a 409 if one was asked for)
+            _write_update(principal, item, changes)
             count("ContactUpdated")
             logger.info("contact updated", extra={"contact_id": contact_id, "version": int(item.version)})
         return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
-    raise Conflict("Contact is changing too often; retry")
+
+    return optimistic(attempt, "Contact")
 
 
 def _project_key(project: str) -> str:
@@ -385,19 +375,17 @@ def delete(principal: Principal, contact_id: int, expected_version: int | None =
     The account's counts of calls (...) lose the contact's in the same transaction, which holds only
     if nothing was added to the contact meanwhile (its history number): if something was, read again.
     """
-    for attempt in range(UPDATE_ATTEMPTS):
+
+    def attempt() -> None:
         item = load_visible(principal, contact_id)
         if expected_version is not None and int(item.version) != expected_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
-        try:
-            _write_delete(principal, item, _activity_counts(principal, contact_id))
-        except ConditionFailed:
-            backoff(attempt)  # changed since we read it: a new version is a 409 if one was asked for
-            continue
-        count("ContactDeleted")
-        logger.info("contact deleted", extra={"contact_id": contact_id})
-        return  # its notes, calls and history go next, through the table's stream (crm.cascade)
-    raise Conflict("Contact is changing too often; retry")
+        _write_delete(principal, item, _activity_counts(principal, contact_id))
+
+    optimistic(attempt, "Contact")
+    count("ContactDeleted")
+    logger.info("contact deleted", extra={"contact_id": contact_id})
+    # its notes, calls and history go next, through the table's stream (crm.cascade)
 
 
 def _stage_activity_counts(tx: Any, pk: str, counts: list[Any], owner: int | None, sign: int, everyone: bool) -> None:

@@ -39,7 +39,7 @@ from crm.http.xml import Attributed
 from crm.numbers import integer
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
-from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
+from crm.storage.db import ConditionFailed, next_id, optimistic, query_page, transact
 from crm.storage.items import (
     CustomFieldCountItem,
     CustomFieldItem,
@@ -55,8 +55,6 @@ MAX_FIELDS = 100  # per account
 MAX_VALUES = 100  # possible values of a list
 PREFIX = "CF#"
 COUNT_SK = "COUNT#custom_fields"
-# A write that met another writer re-reads and tries again (a stale If-Match is a 409 instead).
-ATTEMPTS = 10
 CONDITION_FAILED = "ConditionalCheckFailed"
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 BOOLEANS = {"true": "1", "1": "1", "false": "0", "0": "0"}
@@ -331,7 +329,8 @@ def update(principal: Principal, field_id: int, body: dict[str, Any], if_match: 
     Without a version, a concurrent change makes us re-read and re-apply, so neither is lost.
     """
     wanted_version = expected_version(body, if_match)
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[CustomFieldItem, bool]:
         item = get(principal, field_id)
         read_version = int(item.version)
         if wanted_version is not None and read_version != wanted_version:
@@ -340,20 +339,19 @@ def update(principal: Principal, field_id: int, body: dict[str, Any], if_match: 
         wanted = changes(body, current)
         changed = {name: value for name, value in wanted.items() if current[name] != value}
         if not changed:
-            return item
+            return item, False
         old_name = item.name
         for name, value in changed.items():
             setattr(item, name, (value or None) if name == POSSIBLE_VALUES else value)
         item.updated_at, item.version = times.now(), read_version + 1
-        try:
-            _write_update(principal.account_id, item, read_version, old_name)
-        except ConditionFailed:
-            backoff(attempt)  # changed or deleted since we read it: read again
-            continue
+        _write_update(principal.account_id, item, read_version, old_name)
+        return item, True
+
+    item, changed = optimistic(attempt, "Custom field")  # changed or deleted since we read it
+    if changed:
         count("CustomFieldUpdated")
-        logger.info("custom field updated", extra={"custom_field_id": field_id, "version": read_version + 1})
-        return item
-    raise Conflict("Custom field is changing too often; retry")
+        logger.info("custom field updated", extra={"custom_field_id": field_id, "version": int(item.version)})
+    return item
 
 
 def _write_delete(account: str, item: Any) -> None:
@@ -370,19 +368,16 @@ def _write_delete(account: str, item: Any) -> None:
 
 def delete(principal: Principal, field_id: int, if_match: int | None = None) -> None:
     """Remove the definition, its name's hold and its count; contacts keep its values, no longer shown."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> None:
         item = get(principal, field_id)
         if if_match is not None and int(item.version) != if_match:
             raise Conflict(f"Custom field is at version {int(item.version)}, not {if_match}")
-        try:
-            _write_delete(principal.account_id, item)
-        except ConditionFailed:
-            backoff(attempt)  # changed or deleted meanwhile: read again
-            continue
-        count("CustomFieldDeleted")
-        logger.info("custom field deleted", extra={"custom_field_id": field_id})
-        return
-    raise Conflict("Custom field is changing too often; retry")
+        _write_delete(principal.account_id, item)
+
+    optimistic(attempt, "Custom field")  # changed or deleted meanwhile
+    count("CustomFieldDeleted")
+    logger.info("custom field deleted", extra={"custom_field_id": field_id})
 
 
 def view(item: Any) -> dict[str, Any]:

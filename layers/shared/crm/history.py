@@ -7,13 +7,14 @@ changes can never claim the same entry and no change goes unrecorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from crm.auth import Principal
 from crm.paging import Page, PageRequest
 from crm.storage.db import query_page
-from crm.storage.items import HistoryItem, account_pk, dependants_prefix, history_sk, starting_with
+from crm.storage.items import ContactItem, HistoryItem, account_pk, dependants_prefix, history_sk, starting_with
 
 # Characters of a text value an entry keeps: a long body (a message may hold 256 KB) is recorded by
 # its start and ``truncated``, so that an entry stays far below DynamoDB's 400 KB an item, even
@@ -60,6 +61,39 @@ def entry(
         version=int(record.version),
         changes=[_change(name, old, new) for name, (old, new) in changes.items()],
     )
+
+
+def touch(
+    principal: Principal,
+    contact: Any,
+    action: str,
+    changes: dict[str, tuple[Any, Any]],
+    now: str,
+    subject: tuple[str, Any] | None = None,
+    actions: tuple[Any, ...] = (),
+    condition: Any = None,
+    last_action: bool = True,
+) -> Callable[[Any], None]:
+    """A change's mark on its contact, to stage in the change's transaction: the contact's history
+    number advanced (on the number read, so that two changes cannot take one), ``last_action_at``
+    set to ``now`` unless not ``last_action``, ``actions`` of the change's own on the contact (on
+    ``condition`` too, if one), and the entry numbered. ``contact`` is updated to match; ``subject``
+    as for ``entry``."""
+    read_count = int(contact.history_count or 0)
+    contact.history_count = read_count + 1
+    updates = [ContactItem.history_count.set(read_count + 1), *actions]
+    if last_action:
+        contact.last_action_at = now
+        updates.append(ContactItem.last_action_at.set(now))
+    numbered = entry(principal, contact, action, changes, now, subject)
+    guard = ContactItem.history_count == read_count
+    guard = guard if condition is None else condition & guard
+
+    def stage(tx: Any) -> None:
+        tx.update(contact, actions=updates, condition=guard)
+        tx.save(numbered, condition=HistoryItem.sk.does_not_exist())
+
+    return stage
 
 
 def listing(principal: Principal, contact: Any, page: PageRequest) -> Page:

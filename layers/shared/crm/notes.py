@@ -18,10 +18,9 @@ from crm.errors import Conflict, NotFound
 from crm.fields import NOTE_FIELDS, note_changes
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
-from crm.storage.db import ConditionFailed, backoff, next_id, query_page, transact
+from crm.storage.db import next_id, optimistic, query_page, transact
 from crm.storage.items import (
     ContactItem,
-    HistoryItem,
     NoteItem,
     NoteRefItem,
     account_pk,
@@ -32,10 +31,6 @@ from crm.storage.items import (
     with_ref,
 )
 from crm.versions import expected_version
-
-# A write that collided with another change to the same contact is retried, with jittered backoff:
-# each round lets one writer through, so a burst of N writers on one contact needs N rounds.
-ATTEMPTS = 25
 
 
 def _load(principal: Principal, contact_id: int, note_id: int) -> tuple[Any, Any]:
@@ -76,16 +71,11 @@ def _write(
 
     ``now`` is the change's one time: the note's, the contact's last action's and the entry's.
     """
-    read_count = int(contact.history_count or 0)
-    contact.history_count, contact.last_action_at = read_count + 1, now
-    entry = history.entry(principal, contact, action, changes, now, subject=("note", note))
-    actions = [ContactItem.history_count.set(read_count + 1), ContactItem.last_action_at.set(now)]
-    if notes_delta:
-        actions.append(ContactItem.notes_count.add(notes_delta))
+    counted = (ContactItem.notes_count.add(notes_delta),) if notes_delta else ()
+    touch = history.touch(principal, contact, action, changes, now, ("note", note), counted)
 
     def stage(tx: Any) -> None:
-        tx.update(contact, actions=actions, condition=ContactItem.history_count == read_count)
-        tx.save(entry, condition=HistoryItem.sk.does_not_exist())
+        touch(tx)
         if action == "created":
             for written in with_ref(note):
                 tx.save(written, condition=NoteItem.sk.does_not_exist())
@@ -112,7 +102,8 @@ def _write(
 def create(principal: Principal, contact_id: int, body: dict[str, Any]) -> Any:
     fields = note_changes(body)
     note_id = next_id(principal.account_id, "note")
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> Any:
         contact, now = load_visible(principal, contact_id), times.now()
         note = NoteItem(
             account_pk(principal.account_id),
@@ -126,21 +117,20 @@ def create(principal: Principal, contact_id: int, body: dict[str, Any]) -> Any:
             updated_at=now,
             version=1,
         )
-        try:
-            created = {"body": (None, note.body), **({"subject": (None, note.subject)} if note.subject else {})}
-            _write(principal, contact, note, "created", created, 1, now)
-        except ConditionFailed:
-            backoff(attempt)  # another change to the contact took the history number: again
-            continue
-        count("NoteCreated")
-        logger.info("note created", extra={"contact_id": contact_id, "note_id": note_id})
+        created = {"body": (None, note.body), **({"subject": (None, note.subject)} if note.subject else {})}
+        _write(principal, contact, note, "created", created, 1, now)
         return note
-    raise Conflict("Contact is changing too often; retry")
+
+    note = optimistic(attempt, "Contact")  # another change to the contact took the history number
+    count("NoteCreated")
+    logger.info("note created", extra={"contact_id": contact_id, "note_id": note_id})
+    return note
 
 
 def update(principal: Principal, contact_id: int, note_id: int, body: dict[str, Any], if_match: int | None) -> Any:
     wanted_version = expected_version(body, if_match)
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[Any, bool]:
         contact, note = _load(principal, contact_id, note_id)
         if wanted_version is not None and int(note.version) != wanted_version:
             raise Conflict(f"Note is at version {int(note.version)}, not {wanted_version}")
@@ -148,35 +138,30 @@ def update(principal: Principal, contact_id: int, note_id: int, body: dict[str, 
         fields = note_changes(body, current)
         changes = {name: (current[name], new) for name, new in fields.items() if new != current[name]}
         if not changes:
-            return note
+            return note, False
         now = times.now()
         note.body, note.subject = fields.get("body", note.body), fields.get("subject", note.subject)
         note.updated_at, note.version = now, int(note.version) + 1
-        try:
-            _write(principal, contact, note, "updated", changes, 0, now)
-        except ConditionFailed:
-            backoff(attempt)  # the note or its contact changed since we read them: read again
-            continue
+        _write(principal, contact, note, "updated", changes, 0, now)
+        return note, True
+
+    note, changed = optimistic(attempt, "Note")  # the note or its contact changed since we read them
+    if changed:
         count("NoteUpdated")
         logger.info("note updated", extra={"contact_id": contact_id, "note_id": note_id})
-        return note
-    raise Conflict("Note is changing too often; retry")
+    return note
 
 
 def delete(principal: Principal, contact_id: int, note_id: int, if_match: int | None) -> None:
-    for attempt in range(ATTEMPTS):
+    def attempt() -> None:
         contact, note = _load(principal, contact_id, note_id)
         if if_match is not None and int(note.version) != if_match:
             raise Conflict(f"Note is at version {int(note.version)}, not {if_match}")
-        try:
-            _write(principal, contact, note, "deleted", {"body": (note.body, None)}, -1, times.now())
-        except ConditionFailed:
-            backoff(attempt)
-            continue
-        count("NoteDeleted")
-        logger.info("note deleted", extra={"contact_id": contact_id, "note_id": note_id})
-        return
-    raise Conflict("Note is changing too often; retry")
+        _write(principal, contact, note, "deleted", {"body": (note.body, None)}, -1, times.now())
+
+    optimistic(attempt, "Note")
+    count("NoteDeleted")
+    logger.info("note deleted", extra={"contact_id": contact_id, "note_id": note_id})
 
 
 def view(note: Any) -> dict[str, Any]:

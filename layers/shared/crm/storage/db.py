@@ -13,7 +13,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateErr
 from pynamodb.transactions import TransactWrite
 
 from crm.config import settings
-from crm.errors import ServiceUnavailable
+from crm.errors import Conflict, ServiceUnavailable
 from crm.paging import Page, PageRequest, seal
 from crm.storage.items import Item, SequenceItem, account_pk, table_client
 
@@ -31,6 +31,9 @@ BUSY_CODES = frozenset(
     }
 )
 TRANSACTION_ATTEMPTS = 8
+# Rounds of read, build and conditional write before a 409: a burst of N writers on one contact
+# needs N rounds, since each round lets one of them through.
+RACE_ATTEMPTS = 25
 
 
 class ConditionFailed(Exception):
@@ -85,6 +88,19 @@ def transact(build: Callable[[TransactWrite], T]) -> T:
                 raise ServiceUnavailable("Too many concurrent changes; retry shortly") from exc
             backoff(attempt)
     raise AssertionError("unreachable")
+
+
+def optimistic(attempt: Callable[[], T], what: str) -> T:
+    """Run ``attempt`` (read, build the change, write it on the conditions of what it read) until
+    no condition fails. A failed one is a lost race: after a jittered pause it reads again, so no
+    write is lost; a 409 ("<what> is changing too often") once RACE_ATTEMPTS are spent. A version
+    the client asked for is the attempt's to check: a stale one is its own 409, not retried."""
+    for round_ in range(RACE_ATTEMPTS):
+        try:
+            return attempt()
+        except ConditionFailed:
+            backoff(round_)
+    raise Conflict(f"{what} is changing too often; retry")
 
 
 def update_if(item: Any, actions: list[Any], condition: Any) -> bool:
