@@ -20,7 +20,7 @@ from crm import custom_fields
 from crm.auth import Principal, granted_scopes
 from crm.errors import ApiError, Unprocessable
 from crm.fields import contact_changes
-from crm.http import render, xml
+from crm.http import render, views, xml
 from crm.paging import PageRequest
 from crm.storage.items import CustomFieldItem, Item, account_pk
 from tests.conftest import Client, Keys, all_at_once
@@ -889,7 +889,7 @@ def test_stored_records_with_names_or_without_values_are_read_as_values() -> Non
     # what a contact stored as plain records: a name beside each, and an empty value
     current = [{"id": 5, "name": "Reseller", "value": "Acme"}, {"id": 2, "name": "Seats", "value": None}]
     assert custom_fields.check_values(DEFS, [], current) == [{"id": 5, "value": "Acme"}]
-    assert custom_fields.views(DEFS, current) == [{"id": 5, "name": "Reseller", "value": "Acme"}]
+    assert views.custom_values(DEFS, current) == [{"id": 5, "name": "Reseller", "value": "Acme"}]
 
 
 @pytest.mark.parametrize("blank", [None, "", "   "])
@@ -936,17 +936,17 @@ def test_values_of_a_deleted_definition_are_kept_but_not_shown() -> None:
     without_12 = dict(DEFS)
     merged = custom_fields.check_values(without_12, given((2, "3")), current)
     assert merged == [{"id": 1, "value": "Standard"}, {"id": 2, "value": "3"}, {"id": 12, "value": "old"}]
-    assert custom_fields.views(without_12, merged) == [
+    assert views.custom_values(without_12, merged) == [
         {"id": 1, "name": "License", "value": "Standard"},
         {"id": 2, "name": "Seats", "value": "3"},
     ]
-    assert custom_fields.views(DEFS, None) == []
-    assert custom_fields.views({}, merged) == []
+    assert views.custom_values(DEFS, None) == []
+    assert views.custom_values({}, merged) == []
 
 
 def test_views_are_plain_objects_in_json_and_attributes_in_xml() -> None:
     stored = [{"id": 2, "value": "3"}, {"id": 1, "value": "Pro & co"}]
-    shown_values = custom_fields.views(DEFS, stored)
+    shown_values = views.custom_values(DEFS, stored)
     assert [v["id"] for v in shown_values] == [1, 2]  # sorted by id
     document = json.loads(render.one("json", "contact", {"custom_fields": shown_values}))
     assert document == {

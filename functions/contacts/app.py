@@ -6,11 +6,11 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, contacts, history, notes, search, tags
+from crm import activities, contacts, search, tags
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import Sent
-from crm.http import dialects, openapi
+from crm.http import dialects, openapi, views
 from crm.http.api import Api, Request, resource_id
 from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
@@ -55,12 +55,12 @@ HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "ch
 
 
 def _view(request: Request, contact: contacts.Contact) -> dict:
-    view = contacts.view(request.principal, contact.item, [notes.view(note) for note in contact.notes])
+    view = views.contact(request.principal, contact.item, contact.notes)
     return dialects.contact_view(view)
 
 
 def _views(request: Request, items: list) -> list[dict]:
-    return [dialects.contact_view(view) for view in contacts.views(request.principal, items)]
+    return [dialects.contact_view(view) for view in views.contacts(request.principal, items)]
 
 
 def _body(request: Request, creating: bool = False) -> Sent:
@@ -200,7 +200,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     for name in (name for name in KINDS if name in wanted):
         kind = KINDS[name]
         kept = activities.of_contact(request.principal, kind, int(contact.item.id), INCLUDED)
-        view[name] = [activities.view(kind, record, own=False) for record in kept]
+        view[name] = [views.record(kind, record, own=False) for record in kept]
     if "projects" in wanted:
         view["projects"] = redmine.projects(list(contact.item.project_ids or ()))
     if "contacts" in wanted:
@@ -248,7 +248,7 @@ def delete_contact(request: Request, contact_id: str) -> Response:
 )
 def contact_history(request: Request, contact_id: str) -> Response:
     page = contacts.history_of(request.principal, resource_id(contact_id, "Contact"), request.page())
-    return request.many("history", "entry", page, [history.view(entry) for entry in page.items])
+    return request.many("history", "entry", page, [views.history_entry(entry) for entry in page.items])
 
 
 @app.operation(

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from crm import custom_fields
 from crm.auth import ADMIN
-from crm.http import openapi
+from crm.http import openapi, views
 from crm.http.api import Api, Request, resource_id
 
 app = Api("custom_fields")
@@ -43,7 +43,7 @@ ONE = openapi.wrapped("custom_field", CUSTOM_FIELD)
 
 def _show(request: Request, item: object, status: int = 200) -> Response:
     location = f"/custom_fields/{int(item.id)}" if status == 201 else None
-    view = custom_fields.view(item)
+    view = views.custom_field(item)
     return request.one("custom_field", view, status=status, version=view["version"], location=location)
 
 
@@ -56,7 +56,7 @@ def _show(request: Request, item: object, status: int = 200) -> Response:
 )
 def list_custom_fields(request: Request) -> Response:
     page = custom_fields.listing(request.principal, request.page())
-    return request.many("custom_fields", "custom_field", page, [custom_fields.view(item) for item in page.items])
+    return request.many("custom_fields", "custom_field", page, [views.custom_field(item) for item in page.items])
 
 
 @app.operation(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm.http import openapi
+from crm.http import openapi, views
 from crm.http.api import Api, Request, resource_id
 from crm.imports import jobs
 from crm.storage import files
@@ -73,7 +73,7 @@ ONE = openapi.wrapped("import", IMPORT)
 
 def _show(request: Request, item: object, status: int = 200) -> Response:
     location = f"/imports/{int(item.id)}" if status == 201 else None  # type: ignore[attr-defined]
-    return request.one("import", jobs.view(request.principal, item), status=status, location=location)
+    return request.one("import", views.import_job(request.principal, item), status=status, location=location)
 
 
 @app.operation(
@@ -85,7 +85,7 @@ def _show(request: Request, item: object, status: int = 200) -> Response:
 )
 def list_imports(request: Request) -> Response:
     page = jobs.listing(request.principal, request.page())
-    return request.many("imports", "import", page, [jobs.view(request.principal, item) for item in page.items])
+    return request.many("imports", "import", page, [views.import_job(request.principal, item) for item in page.items])
 
 
 @app.operation(

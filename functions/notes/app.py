@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from crm import notes
 from crm.errors import BadRequest, Unprocessable
-from crm.http import openapi
+from crm.http import openapi, views
 from crm.http.api import Api, Request, resource_id
 from crm.http.dialects import redmine
 
@@ -32,7 +32,7 @@ def _ids(contact_id: str, note_id: str) -> tuple[int, int]:
 
 def _show(request: Request, note: object, status: int = 200) -> Response:
     location = f"/contacts/{int(note.contact_id)}/notes/{int(note.id)}" if status == 201 else None
-    return request.one("note", notes.view(note), status=status, version=int(note.version), location=location)
+    return request.one("note", views.note(note), status=status, version=int(note.version), location=location)
 
 
 @app.operation(
@@ -44,7 +44,7 @@ def _show(request: Request, note: object, status: int = 200) -> Response:
 )
 def list_notes(request: Request, contact_id: str) -> Response:
     page = notes.listing(request.principal, resource_id(contact_id, "Contact"), request.page())
-    return request.many("notes", "note", page, [notes.view(note) for note in page.items])
+    return request.many("notes", "note", page, [views.note(note) for note in page.items])
 
 
 @app.operation("POST", "/contacts/<contact_id>/notes", summary="Add a note", status=201, body=NOTE, returns=ONE)
@@ -108,7 +108,7 @@ SOURCE = (
 
 def _redmine(request: Request, note: object, status: int = 200) -> Response:
     location = f"/notes/{int(note.id)}" if status == 201 else None
-    return request.one("note", redmine.note_view(note), status=status, version=int(note.version), location=location)
+    return request.one("note", views.redmine_note(note), status=status, version=int(note.version), location=location)
 
 
 def _found(request: Request, note_id: str) -> tuple[int, int]:
@@ -130,7 +130,7 @@ def list_redmine_notes(request: Request) -> Response:
         raise BadRequest("Give the contact whose notes to list: /notes?source_type=Contact&source_id=...")
     contact_id = resource_id(request.query["source_id"], "Contact")
     page = notes.listing(request.principal, contact_id, request.page())
-    return request.many("notes", "note", page, [redmine.note_view(note) for note in page.items])
+    return request.many("notes", "note", page, [views.redmine_note(note) for note in page.items])
 
 
 @app.operation(

@@ -28,7 +28,7 @@ from typing import Any
 
 from crm import history, times
 from crm.auth import Principal
-from crm.contacts import load_visible, typed, visible_ids
+from crm.contacts import load_visible, visible_ids
 from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
 from crm.fields import Field, query_value, validate
 from crm.observability import count, logger
@@ -54,13 +54,11 @@ class Kind:
     # body before the field table's (both may be absent).
     stamped: Callable[[str], dict[str, Any]] = lambda now: {}
     check: Callable[[Mapping[str, Any]], None] = lambda body: None
-    # What a view shows besides the fields (a photo's URLs; ``own``: shown by the kind's own
-    # function, which may sign what others may not); the changes a write makes to its contact
-    # (contact, old, new -> update actions), in the same transaction; what follows a delete.
-    shown: Callable[[Any, bool], dict[str, Any]] = lambda record, own: {}
+    # The changes a write makes to its contact (contact, old, new -> update actions), in the same
+    # transaction; what follows a delete.
     contact_actions: Callable[[Any, Any, Any], list[Any]] = lambda contact, old, new: []
     removed: Callable[[Any], None] = lambda record: None
-    echoed: frozenset[str] = frozenset()  # what ``shown`` adds: a client may send it back, unheeded
+    echoed: frozenset[str] = frozenset()  # what its view adds (crm.http.views): sent back, unheeded
 
     @property
     def plural(self) -> str:
@@ -412,16 +410,6 @@ def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | Non
     kind.removed(optimistic(attempt, kind.label))
     count(f"{kind.label}Deleted")
     logger.info(f"{kind.name} deleted", extra={f"{kind.name}_id": record_id})
-
-
-# --- representation ------------------------------------------------------------------------------
-
-
-def view(kind: Kind, record: Any, own: bool = True) -> dict[str, Any]:
-    """Every field in alphabetical order, as ContactHero's XML has them (typed, nil when unset).
-    ``own``: the kind's own function shows it (not a contact's ``include=``)."""
-    fields = {field.name: typed(field.kind, getattr(record, field.name)) for field in kind.fields}
-    return dict(sorted({**fields, **kind.shown(record, own)}.items()))
 
 
 def contact_filter(query: Mapping[str, str]) -> Filter:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from crm import custom_fields, history, index, tags, times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, Sent, coerce, contact_changes, defaults, sent
-from crm.http.xml import Nil
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
-from crm.storage import files
 from crm.storage.db import next_id, optimistic, query_page, transact
 from crm.storage.items import (
     STATES,
@@ -27,7 +24,6 @@ from crm.storage.items import (
     CountItem,
     HistoryItem,
     NoteItem,
-    account_of,
     account_pk,
     contact_sk,
     dependants_prefix,
@@ -38,7 +34,6 @@ from crm.storage.items import (
 from crm.versions import expected_version
 
 NOTES_ON_SHOW = 25
-XML_TYPES = {"integer": "integer", "boolean": "boolean", "date": "date", "datetime": "datetime"}
 
 
 @dataclass
@@ -418,51 +413,3 @@ def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
         _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
 
     transact(stage)
-
-
-# --- representation ----------------------------------------------------------------------
-
-
-def typed(kind: str, value: Any) -> Any:
-    """Stored value -> the value a representation shows (dates as dates, typed nils for XML)."""
-    if value is None:
-        return Nil(XML_TYPES.get(kind)) if kind not in ("tags", "ids", "records") else []
-    if kind == "date":
-        return date.fromisoformat(value)
-    if kind == "datetime":
-        return datetime.fromisoformat(value)
-    if kind == "integer":
-        return int(value)
-    if kind in ("tags", "ids"):
-        return list(value)
-    return value
-
-
-def _view(item: Any, defs: Mapping[int, Any], notes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
-    view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
-    view["custom_fields"] = custom_fields.views(defs, item.custom_fields)
-    if item.photo_id:
-        # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
-        # with a photo has one, so one without comes back element for element as ContactHero's.
-        view["photo_url"] = files.download_url(files.photo_key(account_of(item.pk), int(item.photo_id)))
-    ordered = dict(sorted(view.items()))
-    if notes is not None:
-        ordered["notes"] = notes
-    return ordered
-
-
-def _definitions(principal: Principal, items: list[Any]) -> Mapping[int, Any]:
-    """The definitions that name the items' custom field values; read only if some item has one."""
-    return custom_fields.definitions(principal.account_id) if any(item.custom_fields for item in items) else {}
-
-
-def views(principal: Principal, items: list[Any]) -> list[dict[str, Any]]:
-    """What a list shows of each contact (no notes); at most one read of the definitions."""
-    defs = _definitions(principal, items)
-    return [_view(item, defs) for item in items]
-
-
-def view(principal: Principal, item: Any, notes: list[dict[str, Any]]) -> dict[str, Any]:
-    """What a contact shows, with the views of its newest notes."""
-    return _view(item, _definitions(principal, [item]), notes)

@@ -28,14 +28,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from crm import times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTROL, STRING_MAX, Field, validate
-from crm.http.xml import Attributed
 from crm.numbers import integer
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
@@ -165,7 +164,8 @@ def _possible_values(value: Any, errors: list[str]) -> list[str] | None:
     return None
 
 
-def _current(item: Any) -> dict[str, Any]:
+def current(item: Any) -> dict[str, Any]:
+    """The definition's fields as stored (the view shows its times as datetimes)."""
     return {
         "id": int(item.id),
         "name": item.name,
@@ -335,9 +335,9 @@ def update(principal: Principal, field_id: int, body: dict[str, Any], if_match: 
         read_version = int(item.version)
         if wanted_version is not None and read_version != wanted_version:
             raise Conflict(f"Custom field is at version {read_version}, not {wanted_version}")
-        current = _current(item)
-        wanted = changes(body, current)
-        changed = {name: value for name, value in wanted.items() if current[name] != value}
+        as_stored = current(item)
+        wanted = changes(body, as_stored)
+        changed = {name: value for name, value in wanted.items() if as_stored[name] != value}
         if not changed:
             return item, False
         old_name = item.name
@@ -378,12 +378,6 @@ def delete(principal: Principal, field_id: int, if_match: int | None = None) -> 
     optimistic(attempt, "Custom field")  # changed or deleted meanwhile
     count("CustomFieldDeleted")
     logger.info("custom field deleted", extra={"custom_field_id": field_id})
-
-
-def view(item: Any) -> dict[str, Any]:
-    """Redmine's custom field: id, name, field_format, possible_values, is_required; then when, and version."""
-    times_of = {name: datetime.fromisoformat(getattr(item, name)) for name in ("created_at", "updated_at")}
-    return {**_current(item), **times_of}
 
 
 # --- values on contacts --------------------------------------------------------------------------
@@ -463,18 +457,3 @@ def check_values(
     if errors:
         raise Unprocessable(*list(dict.fromkeys(errors)))
     return [{"id": field_id, "value": merged[field_id]} for field_id in sorted(merged)]
-
-
-def views(defs: Mapping[int, Any], stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """The values a contact shows: ``{"id", "name", "value"}`` for each whose definition exists.
-
-    Each is an ``Attributed`` record: a plain object in JSON, and in XML the Redmine CRM shape
-    ``<custom-field id="1" name="License"><value>abc</value></custom-field>``.
-    """
-    shown = []
-    for entry in sorted(stored or (), key=lambda e: int(e["id"])):
-        definition = defs.get(int(entry["id"]))
-        if definition is not None and entry.get("value") not in (None, ""):
-            record = {"id": int(entry["id"]), "name": definition.name, "value": entry["value"]}
-            shown.append(Attributed(record, ("id", "name")))
-    return shown

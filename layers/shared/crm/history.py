@@ -8,7 +8,6 @@ changes can never claim the same entry and no change goes unrecorded.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from crm.auth import Principal
@@ -101,22 +100,3 @@ def listing(principal: Principal, contact: Any, page: PageRequest) -> Page:
     total = int(contact.history_count or 0)
     pk = account_pk(principal.account_id)
     return query_page(HistoryItem, pk, starting_with(HistoryItem.sk, prefix), page, total, scan_index_forward=False)
-
-
-def view(item: Any) -> dict[str, Any]:
-    shown = {
-        "id": int(item.number),
-        "contact_id": int(item.contact_id),
-        "action": item.action,
-        "subject": item.subject,
-        "user_id": int(item.user_id),
-        "key_id": item.key_id,
-        "version": None if item.version is None else int(item.version),
-        "created_at": datetime.fromisoformat(item.created_at),
-        "changes": item.changes,
-    }
-    if item.note_id is not None:
-        shown["note_id"] = int(item.note_id)
-    if item.record_id is not None:
-        shown[f"{item.subject}_id"] = int(item.record_id)
-    return shown

@@ -8,7 +8,6 @@ count and history number) and the contact's history entry.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crm import history, times
@@ -162,19 +161,3 @@ def delete(principal: Principal, contact_id: int, note_id: int, if_match: int | 
     optimistic(attempt, "Note")
     count("NoteDeleted")
     logger.info("note deleted", extra={"contact_id": contact_id, "note_id": note_id})
-
-
-def view(note: Any) -> dict[str, Any]:
-    """ContactHero's note: body, contact-id, created-at, id, updated-at, user-id (its version is the
-    ETag); a subject only if it has one, so a ContactHero note is element for element the document's."""
-    view = {
-        "body": note.body,
-        "contact_id": int(note.contact_id),
-        "created_at": datetime.fromisoformat(note.created_at),
-        "id": int(note.id),
-        "updated_at": datetime.fromisoformat(note.updated_at),
-        "user_id": int(note.user_id),
-    }
-    if note.subject:
-        view["subject"] = note.subject
-    return dict(sorted(view.items()))

@@ -53,19 +53,6 @@ def sniff(head: bytes) -> str | None:
 # --- the kind --------------------------------------------------------------------------------
 
 
-def _shown(photo: Any, own: bool) -> dict[str, Any]:
-    """The URLs a view carries: to download a ready image, or to upload the awaited one (only the
-    photos function signs uploads: a contact's ``include=photos`` shows none)."""
-    account_id, photo_id = account_of(photo.pk), int(photo.id)
-    waiting, ready = photo.status == WAITING and own, photo.status == READY
-    return {
-        "url": files.download_url(files.photo_key(account_id, photo_id)) if ready else None,
-        "upload_url": files.upload_url(files.upload_key(account_id, photo_id), photo.content_type) if waiting else None,
-        "upload_method": "PUT" if waiting else None,
-        "upload_headers": {"Content-Type": photo.content_type} if waiting else None,
-    }
-
-
 def _contact_actions(contact: Any, old: Any, new: Any) -> list[Any]:
     """A photo that becomes ready is the contact's; when the contact's goes, the last ready one is."""
     if new is not None and new.status == READY and (old is None or old.status != READY):
@@ -91,7 +78,6 @@ PHOTO = Kind(
     order="created_at",
     states=tuple(STATE.values()),
     state_of=lambda photo: STATE[photo.status],
-    shown=_shown,
     contact_actions=_contact_actions,
     removed=_removed,
     echoed=frozenset({"url", "upload_url", "upload_method", "upload_headers"}),

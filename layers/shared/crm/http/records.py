@@ -14,13 +14,13 @@ from aws_lambda_powertools.event_handler import Response
 from crm import activities
 from crm.activities import Filter, Kind
 from crm.auth import Principal
-from crm.http import openapi
+from crm.http import openapi, views
 from crm.http.api import Api, Request, resource_id
 
 
 def show(request: Request, kind: Kind, record: Any, status: int = 200) -> Response:
     location = f"/{kind.plural}/{int(record.id)}" if status == 201 else None
-    view = activities.view(kind, record)
+    view = views.record(kind, record)
     return request.one(kind.name, view, status=status, version=int(record.version), location=location)
 
 
@@ -54,7 +54,7 @@ def routes(
 
     def listing(request: Request) -> Response:
         page = activities.listing(request.principal, kind, list_filter(request.query), request.page())
-        return request.many(kind.plural, kind.name, page, [activities.view(kind, r) for r in page.items])
+        return request.many(kind.plural, kind.name, page, [views.record(kind, r) for r in page.items])
 
     def create(request: Request) -> Response:
         body = request.body(kind.name)

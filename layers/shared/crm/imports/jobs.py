@@ -22,7 +22,6 @@ from crm import config, times
 from crm.auth import SCOPE_LEVELS, Principal
 from crm.errors import NotFound, Unprocessable
 from crm.paging import Page, PageRequest
-from crm.storage import files
 from crm.storage.db import ConditionFailed, next_id, query_page, transact
 from crm.storage.items import (
     ID_WIDTH,
@@ -208,35 +207,3 @@ def listing(principal: Principal, page: PageRequest) -> Page:
     condition = None if principal.is_admin else ImportItem.user_id == principal.user_id
     imports = starting_with(ImportItem.sk, "I#")
     return query_page(ImportItem, pk, imports, page, total, filter_condition=condition, scan_index_forward=False)
-
-
-def view(principal: Principal, item: Any) -> dict[str, Any]:
-    """What a client sees; the upload URL only while the file is awaited, and only to its asker."""
-    own = int(item.user_id) == principal.user_id and item.key_id != BUCKET_KEY_ID
-    waiting = item.status == WAITING and own
-    content_type = FORMATS.get(item.format, "application/octet-stream")
-    return {
-        "id": int(item.id),
-        "status": item.status,
-        "format": item.format,
-        "filename": item.filename,
-        "on_duplicate": item.on_duplicate,
-        "user_id": int(item.user_id),
-        "size": int(item.size) if item.size is not None else None,
-        "rows_total": int(item.rows_total),
-        "rows_imported": int(item.rows_imported),
-        "rows_updated": int(item.rows_updated),
-        "rows_skipped": int(item.rows_skipped),
-        "rows_failed": int(item.rows_failed),
-        "errors": list(item.errors or []),
-        "warnings": list(item.warnings or []),
-        "error": item.error,
-        "report_url": files.download_url(item.report_key, bucket()) if item.report_key else None,
-        "upload_url": files.upload_url(item.object_key, content_type, bucket()) if waiting else None,
-        "upload_method": "PUT" if waiting else None,
-        "upload_headers": {"Content-Type": content_type} if waiting else None,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "started_at": item.started_at,
-        "finished_at": item.finished_at,
-    }

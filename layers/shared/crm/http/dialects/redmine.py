@@ -8,12 +8,10 @@ note's ``body``; its ``subject`` is the note's own.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crm.errors import Unprocessable
 from crm.fields import FIELDS_BY_NAME, Sent, coerce
-from crm.http.xml import Attributed
 from crm.numbers import whole
 
 # Its address block fills our business address.
@@ -161,19 +159,3 @@ def note_fields(body: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
     if "content" in body:
         fields["body"] = body["content"]
     return contact_id, fields
-
-
-def note_view(note: Any) -> dict[str, Any]:
-    """A note as the plugin shows it; its version is the ETag."""
-    contact_id = int(note.contact_id)
-    return {
-        "id": int(note.id),
-        "subject": note.subject or "",
-        "content": note.body,
-        "source_type": SOURCE_TYPE,
-        "source_id": contact_id,
-        "source": Attributed({"id": contact_id, "type": SOURCE_TYPE}, ("id", "type")),
-        "author": Attributed({"id": int(note.user_id)}, ("id",)),
-        "created_on": datetime.fromisoformat(note.created_at),
-        "updated_on": datetime.fromisoformat(note.updated_at),
-    }
