@@ -8,7 +8,7 @@ import pytest
 
 from crm import cascade
 from crm.storage.db import batch_write
-from crm.storage.items import Item, account_pk, dependants_prefix, note_sk
+from crm.storage.items import Item, account_pk, contact_sk, dependants_prefix, note_sk
 from local_api.streams import matches
 from tests.conftest import GATEWAY, Client
 
@@ -103,6 +103,6 @@ def test_a_removal_that_keeps_failing_goes_to_the_failure_queue(api: Client, mon
     assert api.delete(f"/contacts/{contact['id']}").status == 204
     assert api.get(f"/contacts/{contact['id']}").status == 404
     failed = [record for delivery in GATEWAY.streams for record in delivery.failed]
-    assert [json.dumps(r["dynamodb"]["Keys"]["sk"]) for r in failed] == [json.dumps({"S": f"C#{contact['id']:010d}"})]
+    assert [json.dumps(r["dynamodb"]["Keys"]["sk"]) for r in failed] == [json.dumps({"S": contact_sk(contact["id"])})]
     for delivery in GATEWAY.streams:
         delivery.failed.clear()

@@ -12,14 +12,15 @@ from crm import contacts, notes
 from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
-from crm.storage.items import ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix
+from crm.storage.items import CONTACT_MARK, ContactItem, HistoryItem, NoteItem, account_pk, dependants_prefix
 from tests.conftest import all_at_once
 
 WRITER = Principal("race", 1, frozenset(granted_scopes("write")), "race.test")
 
 
 def _stored_ids() -> list[int]:
-    items = ContactItem.query(account_pk(WRITER.account_id), ContactItem.sk.startswith("C#"), consistent_read=True)
+    pk = account_pk(WRITER.account_id)
+    items = ContactItem.query(pk, ContactItem.sk.startswith(CONTACT_MARK), consistent_read=True)
     return [int(item.id) for item in items]
 
 

@@ -22,7 +22,7 @@ from crm.errors import ApiError, Unprocessable
 from crm.fields import contact_changes
 from crm.http import render, views, xml
 from crm.paging import PageRequest
-from crm.storage.items import CustomFieldItem, Item, account_pk
+from crm.storage.items import CustomFieldItem, Item, account_pk, custom_field_sk
 from tests.conftest import Client, Keys, all_at_once
 from tests.helpers import FORM, JSON_TYPE, XML_TYPE, errors, send, text_of, xml_errors
 
@@ -795,8 +795,8 @@ def test_deleting_a_definition_hides_its_values(account_fields: dict[str, int], 
 
 def definition(field_id: int, name: str, field_format: str, **extra: Any) -> CustomFieldItem:
     return CustomFieldItem(
-        "A#acme",
-        f"CF#{field_id:010d}",
+        account_pk("acme"),
+        custom_field_sk(field_id),
         id=field_id,
         name=name,
         field_format=field_format,

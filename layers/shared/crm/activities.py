@@ -50,14 +50,15 @@ class Kind:
     order: str  # the datetime field lists are ordered by
     states: tuple[str, ...]  # ActivityCountItem's states it is counted in (crm.storage.items.STATES)
     state_of: Callable[[Any], str]  # a record's state
-    # What a new record has unless sent (besides the fields' defaults), and a check of a write's
-    # body before the field table's (both may be absent).
-    stamped: Callable[[str], dict[str, Any]] = lambda now: {}
-    check: Callable[[Mapping[str, Any]], None] = lambda body: None
-    # The changes a write makes to its contact (contact, old, new -> update actions), in the same
-    # transaction; what follows a delete.
-    contact_actions: Callable[[Any, Any, Any], list[Any]] = lambda contact, old, new: []
-    removed: Callable[[Any], None] = lambda record: None
+    # Hooks, named for when they run (each may be left out):
+    # on_create(now): what a new record has unless sent, besides the fields' defaults;
+    on_create: Callable[[str], dict[str, Any]] = lambda now: {}
+    # before_validation(body): a check of a write's body before the field table's;
+    before_validation: Callable[[Mapping[str, Any]], None] = lambda body: None
+    # on_write(contact, old, new): update actions on the contact, in the write's transaction;
+    on_write: Callable[[Any, Any, Any], list[Any]] = lambda contact, old, new: []
+    # after_delete(record): what follows a committed delete (a photo's files go).
+    after_delete: Callable[[Any], None] = lambda record: None
     echoed: frozenset[str] = frozenset()  # what its view adds (crm.http.views): sent back, unheeded
 
     @property
@@ -268,7 +269,7 @@ def _write(
     moves = {state: delta for state, delta in moves.items() if delta}
     contact_id = int((new or old).contact_id)
     owner = int(contact.user_id) if contact.is_private else None  # its records count as private
-    own_actions = tuple(kind.contact_actions(contact, old, new))
+    own_actions = tuple(kind.on_write(contact, old, new))
     touch = history.touch(principal, contact, action, changes, now, (kind.name, new or old), own_actions)
 
     def stage(tx: Any) -> None:
@@ -299,7 +300,7 @@ def _write(
 
 
 def checked(kind: Kind, body: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
-    kind.check(body)  # first: a body too large is a 413 whatever else is wrong with it
+    kind.before_validation(body)  # first: a body too large is a 413 whatever else is wrong with it
     fields = validate(kind.fields, body, current, kind.required, shown=kind.echoed)
     if current is None and fields.get("contact_id") is None:
         raise Unprocessable("Contact id cannot be blank")
@@ -330,7 +331,7 @@ def create(
 
     def attempt() -> Any:
         contact, now = _load_contact(principal, contact_id), times.now()
-        values = {**defaults, **kind.stamped(now), **sent, **prepared}
+        values = {**defaults, **kind.on_create(now), **sent, **prepared}
         record = kind.model(
             account_pk(principal.account_id),
             f"{kind.letter}#{record_id:010d}",
@@ -407,7 +408,7 @@ def delete(principal: Principal, kind: Kind, record_id: int, if_match: int | Non
         _write(principal, kind, contact, old, None, "deleted", changes, times.now())
         return old
 
-    kind.removed(optimistic(attempt, kind.label))
+    kind.after_delete(optimistic(attempt, kind.label))
     count(f"{kind.label}Deleted")
     logger.info(f"{kind.name} deleted", extra={f"{kind.name}_id": record_id})
 

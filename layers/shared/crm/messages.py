@@ -37,8 +37,8 @@ MESSAGE = Kind(
     order="sent_at",
     states=tuple(_state(channel, direction) for channel in CHANNELS for direction in DIRECTIONS),
     state_of=lambda message: _state(message.channel, message.direction),
-    stamped=lambda now: {"sent_at": now},
-    check=_check,
+    on_create=lambda now: {"sent_at": now},
+    before_validation=_check,
 )
 
 

@@ -53,7 +53,7 @@ def sniff(head: bytes) -> str | None:
 # --- the kind --------------------------------------------------------------------------------
 
 
-def _contact_actions(contact: Any, old: Any, new: Any) -> list[Any]:
+def _on_write(contact: Any, old: Any, new: Any) -> list[Any]:
     """A photo that becomes ready is the contact's; when the contact's goes, the last ready one is."""
     if new is not None and new.status == READY and (old is None or old.status != READY):
         return [ContactItem.photo_id.set(int(new.id))]
@@ -64,7 +64,7 @@ def _contact_actions(contact: Any, old: Any, new: Any) -> list[Any]:
     return []
 
 
-def _removed(photo: Any) -> None:
+def _after_delete(photo: Any) -> None:
     account_id, photo_id = account_of(photo.pk), int(photo.id)
     files.delete(files.upload_key(account_id, photo_id), files.photo_key(account_id, photo_id))
 
@@ -78,8 +78,8 @@ PHOTO = Kind(
     order="created_at",
     states=tuple(STATE.values()),
     state_of=lambda photo: STATE[photo.status],
-    contact_actions=_contact_actions,
-    removed=_removed,
+    on_write=_on_write,
+    after_delete=_after_delete,
     echoed=frozenset({"url", "upload_url", "upload_method", "upload_headers"}),
 )
 

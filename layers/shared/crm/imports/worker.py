@@ -68,6 +68,49 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(THREADS, thread_name_prefix="import")
 
 
+CREATE, UPDATE, SKIP, FAIL = "c", "u", "s", "f"
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one row of a chunk becomes: CREATE (the contact's id, and its first note's if it has
+    one), UPDATE or SKIP (the duplicate's id), FAIL (its messages are the row's, found again when
+    the plan is replayed, so the plan stays small)."""
+
+    action: str
+    contact_id: int | None = None
+    note_id: int | None = None
+
+    def stored(self) -> list[Any]:
+        """As the import keeps it: ``["c", id, note id]``, ``["u", id]``, ``["s", id]``, ``["f"]``."""
+        if self.action == CREATE:
+            return [CREATE, self.contact_id, self.note_id]
+        return [self.action] if self.action == FAIL else [self.action, self.contact_id]
+
+    @classmethod
+    def of(cls, stored: list[Any]) -> Step:
+        ids = [None if value is None else int(value) for value in stored[1:]]
+        return cls(stored[0], *ids)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A chunk's plan: its checkpoint (``at``), its rows, the one time its writes carry, its steps."""
+
+    at: int
+    rows: int
+    now: str
+    steps: tuple[Step, ...]
+
+    def stored(self) -> dict[str, Any]:
+        return {"at": self.at, "rows": self.rows, "now": self.now, "do": [step.stored() for step in self.steps]}
+
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> Plan:
+        steps = tuple(Step.of(step) for step in stored["do"])
+        return cls(int(stored["at"]), int(stored["rows"]), stored["now"], steps)
+
+
 class Failed(Exception):
     """The import cannot go on; the message is for its user."""
 
@@ -258,52 +301,57 @@ def _duplicate(principal: Principal, draft: contacts.Draft) -> int | None:
     return min(same) if same else None
 
 
-def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Principal) -> dict[str, Any]:
-    """What each row of the chunk becomes: ``["c", contact id, note id]`` (created), ``["u", id]``
-    (updates a duplicate), ``["s", id]`` (skipped for one), ``["f"]`` (failed: its messages are
-    the row's, found again when the plan is replayed, so the plan stays small)."""
+def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Principal) -> Plan:
+    """What each row of the chunk becomes (see ``Step``); ids for the contacts it creates are
+    allocated at once."""
     good = {i: d for i, d in drafts.items() if isinstance(d, contacts.Draft)}
     matches: dict[int, int | None] = {}
     if job.on_duplicate != "create" and good:
         found = _pool().map(lambda d: _duplicate(principal, d), good.values())
         matches = dict(zip(good, found, strict=True))
     seen: dict[str, int] = {}  # a UID or email of this chunk -> its row, for duplicates within it
-    decisions: list[list[Any]] = []
+    actions: list[str] = []
+    duplicates: dict[int, tuple[int | None, int | None]] = {}  # row -> (stored match, earlier row)
     new_rows: list[int] = []
     for i in range(len(chunk)):
         draft = drafts[i]
         if not isinstance(draft, contacts.Draft):
-            decisions.append(["f"])
+            actions.append(FAIL)
             continue
         keys = [k for k in (draft.uid, (draft.values.get("email_address") or "").strip().lower()) if k]
         earlier = next((seen[k] for k in keys if k in seen), None) if job.on_duplicate != "create" else None
         match = matches.get(i)
         if match is None and earlier is None:
-            decisions.append(["c"])
+            actions.append(CREATE)
             new_rows.append(i)
             seen.update(dict.fromkeys(keys, i))
         else:
-            decisions.append(["u" if job.on_duplicate == "update" else "s", match, earlier])
+            actions.append(UPDATE if job.on_duplicate == "update" else SKIP)
+            duplicates[i] = (match, earlier)
     first_contact = allocate(principal.account_id, "contact", len(new_rows)) if new_rows else 0
     with_notes = [i for i in new_rows if drafts[i].first_note is not None]  # type: ignore[union-attr]
     first_note = allocate(principal.account_id, "note", len(with_notes)) if with_notes else 0
     ids = {row: first_contact + n for n, row in enumerate(new_rows)}
     note_ids = {row: first_note + n for n, row in enumerate(with_notes)}
-    for i, decision in enumerate(decisions):
-        if decision[0] == "c":
-            decisions[i] = ["c", ids[i], note_ids.get(i)]
-        elif decision[0] in ("u", "s"):
-            decisions[i] = [decision[0], decision[1] if decision[1] is not None else ids[decision[2]]]
-    return {"at": int(job.cursor), "rows": len(chunk), "now": times.now(), "do": decisions}
+    steps = []
+    for i, action in enumerate(actions):
+        if action == CREATE:
+            steps.append(Step(CREATE, ids[i], note_ids.get(i)))
+        elif action in (UPDATE, SKIP):
+            match, earlier = duplicates[i]
+            steps.append(Step(action, match if match is not None else ids[earlier]))  # earlier: a row of this chunk
+        else:
+            steps.append(Step(FAIL))
+    return Plan(int(job.cursor), len(chunk), times.now(), tuple(steps))
 
 
-def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
+def _save_plan(job: Any, plan: Plan) -> Any:
     """Save the plan at the checkpoint; if another run saved one first, the job with its plan."""
-    condition = (ImportItem.cursor == plan["at"]) & ImportItem.plan.does_not_exist()
-    if update_if(job, [ImportItem.plan.set(plan)], condition):
+    condition = (ImportItem.cursor == plan.at) & ImportItem.plan.does_not_exist()
+    if update_if(job, [ImportItem.plan.set(plan.stored())], condition):
         return job
     latest = jobs.load(account_of(job.pk), int(job.id))
-    if latest is None or int(latest.cursor) != plan["at"] or not latest.plan:
+    if latest is None or int(latest.cursor) != plan.at or not latest.plan:
         raise Superseded()
     return latest
 
@@ -311,12 +359,13 @@ def _save_plan(job: Any, plan: dict[str, Any]) -> Any:
 def _chunk(job: Any, chunk: list[Row], principal: Principal, defs: dict[int, Any], warnings: list[str]) -> Any:
     # A replayed plan's rows are checked again: the same rows get the same answers.
     drafts = {i: _draft(principal, row, defs) for i, row in enumerate(chunk)}
-    plan = job.plan if job.plan and job.plan.get("at") == int(job.cursor) else None
-    replay = plan is not None
-    if plan is None:
+    saved = job.plan if job.plan and job.plan.get("at") == int(job.cursor) else None
+    replay = saved is not None
+    if saved is None:
         fresh = _plan(job, chunk, drafts, principal)
         job = _save_plan(job, fresh)
-        plan, replay = job.plan, job.plan != fresh
+        saved, replay = job.plan, job.plan != fresh.stored()
+    plan = Plan.of(saved)
     outcome = _write(job, chunk, plan, drafts, principal, replay)
     return _checkpoint(job, chunk, plan, outcome, principal, warnings)
 
@@ -333,24 +382,24 @@ def _error_item(job: Any, line: int, messages: list[str]) -> Any:
 
 
 def _write(
-    job: Any, chunk: list[Row], plan: dict[str, Any], drafts: dict[int, Any], principal: Principal, replay: bool
+    job: Any, chunk: list[Row], plan: Plan, drafts: dict[int, Any], principal: Principal, replay: bool
 ) -> Outcome:
     outcome = Outcome()
     made, failed_items = [], []
-    for i, decision in enumerate(plan["do"]):
-        action = decision[0]
-        if action == "c" and not isinstance(drafts[i], contacts.Draft):
+    for i, step in enumerate(plan.steps):
+        action = step.action
+        if action == CREATE and not isinstance(drafts[i], contacts.Draft):
             # Replayed after the account's custom fields changed, the row no longer passes: it fails.
-            action = "f"
-        if action == "c":
-            new = contacts.new_items(principal, drafts[i], decision[1], decision[2], plan["now"])
+            action = FAIL
+        if action == CREATE:
+            new = contacts.new_items(principal, drafts[i], step.contact_id, step.note_id, plan.now)
             made.append(new)
             outcome.created += 1
             outcome.private += 1 if new.item.is_private else 0
             tags.moves(None, None, new.item.tags, index.owner(new.item), outcome.tags)
-        elif action == "s":
+        elif action == SKIP:
             outcome.skipped += 1
-        elif action == "f":
+        elif action == FAIL:
             outcome.failed.append({"line": chunk[i].line, "messages": drafts[i]})
             failed_items.append(_error_item(job, chunk[i].line, drafts[i]))
     if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
@@ -362,9 +411,9 @@ def _write(
     _put_all(hanging + failed_items)
     _put_all([new.item for new in made])
     late_failures = []
-    for i, decision in enumerate(plan["do"]):
-        if decision[0] == "u":
-            messages = _update(principal, decision[1], chunk[i], drafts[i])
+    for i, step in enumerate(plan.steps):
+        if step.action == UPDATE:
+            messages = _update(principal, step.contact_id, chunk[i], drafts[i])
             if messages is None:
                 outcome.updated += 1
             else:
@@ -416,7 +465,7 @@ def _count_tags(job: Any, condition: Any, updates: list[tags.Update]) -> list[ta
 
 
 def _checkpoint(
-    job: Any, chunk: list[Row], plan: dict[str, Any], outcome: Outcome, principal: Principal, warnings: list[str]
+    job: Any, chunk: list[Row], plan: Plan, outcome: Outcome, principal: Principal, warnings: list[str]
 ) -> Any:
     start, cursor = int(job.cursor), int(job.cursor) + len(chunk)
     shown = list(job.errors or [])
