@@ -25,8 +25,9 @@ from urllib.parse import urlencode
 
 from crm import index, tags
 from crm.auth import Principal, granted_scopes
-from crm.contacts import Draft, _counts_sk, new_items
-from crm.fields import contact_changes, defaults
+from crm.contact_counts import counts_sk
+from crm.contacts import Draft, new_items
+from crm.fields import defaults
 from crm.storage.items import (
     CountItem,
     Item,
@@ -34,6 +35,7 @@ from crm.storage.items import (
     account_pk,
     tag_sk,
 )
+from crm.validation import contact_changes
 from local_api.store import table_spec
 
 BATCH = 25  # BatchWriteItem's limit
@@ -177,9 +179,9 @@ def load(
     everyone = {CountItem.contacts.attr_name: len(contacts)}
     if private:
         everyone[CountItem.private.attr_name] = sum(private.values())
-    _add(client, table, pk, _counts_sk(), everyone)
+    _add(client, table, pk, counts_sk(), everyone)
     for owner, count in private.items():
-        _add(client, table, pk, _counts_sk(owner), {CountItem.private.attr_name: count})
+        _add(client, table, pk, counts_sk(owner), {CountItem.private.attr_name: count})
     for term, move in tagged.items():
         _count_tag(client, table, pk, tag_sk(term), move.name, move.everyone, move.private)
         for owner, count in move.owners.items():

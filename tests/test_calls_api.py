@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crm import activities, calls, contacts
+from crm import activities, calls, contact_reads, contacts
 from crm.auth import Principal, granted_scopes
 from crm.calls import CALL
 from crm.paging import PageRequest
@@ -467,7 +467,7 @@ def test_concurrent_creates_on_one_contact_are_all_kept_and_counted(race_table: 
     assert (len(page.items), page.total_count) == (12, 12)
     counter = ActivityCountItem.get(account_pk("race"), f"D#{contact_id:010d}#COUNT#L", consistent_read=True)
     assert int(counter.o) == 12
-    assert int(contacts.load_visible(WRITER, contact_id).history_count) == 13
+    assert int(contact_reads.load_visible(WRITER, contact_id).history_count) == 13
 
 
 @pytest.mark.ddb_local

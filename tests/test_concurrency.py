@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm import contacts, notes
+from crm import contact_reads, contacts, notes
 from crm.auth import Principal, granted_scopes
 from crm.errors import Conflict
 from crm.paging import PageRequest
@@ -29,7 +29,7 @@ def test_fifty_concurrent_creates_give_fifty_distinct_contacts(race_table: None)
     ids = [int(contact.item.id) for contact in created]
     assert sorted(ids) == list(range(1, 51))
     assert sorted(_stored_ids()) == list(range(1, 51))
-    page = contacts.list_contacts(WRITER, PageRequest(limit=100))
+    page = contact_reads.list_contacts(WRITER, PageRequest(limit=100))
     assert page.total_count == 50
     assert [int(item.id) for item in page.items] == list(range(1, 51))
 
@@ -47,7 +47,7 @@ def test_concurrent_conditional_updates_have_one_winner_per_version(race_table: 
         assert sum(isinstance(r, Conflict) for r in results) == 19
         winners.append(won[0].item.job_title)
 
-    stored = contacts.get(WRITER, contact_id).item
+    stored = contact_reads.get(WRITER, contact_id).item
     assert int(stored.version) == 4
     assert stored.job_title == winners[-1]
     history = list(
@@ -67,7 +67,7 @@ def test_concurrent_updates_without_a_version_all_land(race_table: None) -> None
     contact_id = int(contacts.create(WRITER, {"first_name": "Shared"}).item.id)
     fields = ["title", "middle_name", "suffix", "company", "department"]
     all_at_once(len(fields), lambda n: contacts.update(WRITER, contact_id, {fields[n]: f"set by {n}"}))
-    stored = contacts.get(WRITER, contact_id).item
+    stored = contact_reads.get(WRITER, contact_id).item
     assert {name: getattr(stored, name) for name in fields} == {name: f"set by {n}" for n, name in enumerate(fields)}
     assert int(stored.version) == 1 + len(fields)
 
@@ -96,7 +96,7 @@ def test_twenty_concurrent_note_creates_give_twenty_notes_and_contiguous_history
     stored_notes = _notes_of(contact_id)
     assert sorted(note.body for note in stored_notes) == sorted(f"note {n}" for n in range(20))
     assert sorted(int(note.id) for note in stored_notes) == list(range(1, 21))
-    item = contacts.get(WRITER, contact_id).item
+    item = contact_reads.get(WRITER, contact_id).item
     assert int(item.notes_count) == 20
     assert int(item.version) == 1  # notes never move the contact's version
     assert item.last_action_at is not None
@@ -128,7 +128,7 @@ def test_note_creates_racing_a_conditional_contact_update_all_land(race_table: N
     assert [r for r in results if isinstance(r, Exception)] == []
     updated = results[0]
     assert int(updated.item.version) == 2
-    item = contacts.get(WRITER, contact_id).item
+    item = contact_reads.get(WRITER, contact_id).item
     assert (item.job_title, int(item.version)) == ("Engineer", 2)
     assert int(item.notes_count) == 20
     assert sorted(note.body for note in _notes_of(contact_id)) == sorted(f"note {n}" for n in range(1, 21))

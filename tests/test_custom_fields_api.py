@@ -4,8 +4,8 @@ Every request goes through the API Gateway emulation (authorizer, then the custo
 template.yaml wires them), and every API test runs on moto and on DynamoDB Local (``store``). Any key
 reads them; only an admin key changes them (they are the account's configuration).
 
-The checks of the values contacts carry (``check_values``, ``views``) are unit-tested at the end,
-without a store; so are the concurrent writers, on DynamoDB Local.
+The checks of the values contacts carry (``custom_values.check_values``, ``views.custom_values``)
+are unit-tested at the end, without a store; so are the concurrent writers, on DynamoDB Local.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from crm import custom_fields
+from crm import custom_fields, custom_values
 from crm.auth import Principal, granted_scopes
 from crm.errors import ApiError, Unprocessable
-from crm.fields import contact_changes
 from crm.http import render, views, xml
 from crm.paging import PageRequest
 from crm.storage.items import CustomFieldItem, Item, account_pk, custom_field_sk
+from crm.validation import contact_changes
 from tests.conftest import Client, Keys, all_at_once
 from tests.helpers import FORM, JSON_TYPE, XML_TYPE, errors, send, text_of, xml_errors
 
@@ -822,7 +822,7 @@ def given(*pairs: tuple[int, Any]) -> list[dict[str, Any]]:
 
 def refused(defs: dict[int, Any], values: list[dict[str, Any]], current: list[dict[str, Any]] | None) -> list[str]:
     with pytest.raises(Unprocessable) as error:
-        custom_fields.check_values(defs, values, current)
+        custom_values.check_values(defs, values, current)
     return error.value.messages
 
 
@@ -849,7 +849,7 @@ def refused(defs: dict[int, Any], values: list[dict[str, Any]], current: list[di
     ],
 )
 def test_each_format_stores_its_canonical_form(field_id: int, value: Any, stored: str) -> None:
-    assert custom_fields.check_values(DEFS, given((field_id, value)), None) == [{"id": field_id, "value": stored}]
+    assert custom_values.check_values(DEFS, given((field_id, value)), None) == [{"id": field_id, "value": stored}]
 
 
 @pytest.mark.parametrize(
@@ -876,27 +876,27 @@ def test_each_format_refuses_what_is_not_of_it(field_id: int, value: Any, messag
 
 def test_values_merge_by_id_onto_what_the_contact_has() -> None:
     current = [{"id": 1, "value": "Standard"}, {"id": 3, "value": "2020-01-01"}]
-    merged = custom_fields.check_values(DEFS, given((2, "5"), (1, "Professional")), current)
+    merged = custom_values.check_values(DEFS, given((2, "5"), (1, "Professional")), current)
     assert merged == [{"id": 1, "value": "Professional"}, {"id": 2, "value": "5"}, {"id": 3, "value": "2020-01-01"}]
-    assert custom_fields.check_values(DEFS, [], current) == current
-    assert custom_fields.check_values(DEFS, [], None) == []
+    assert custom_values.check_values(DEFS, [], current) == current
+    assert custom_values.check_values(DEFS, [], None) == []
     # the last of two values for one id wins; the name sent beside an id is not used
     twice = [{"id": 5, "name": "Whatever", "value": "a"}, {"id": 5, "name": None, "value": "b"}]
-    assert custom_fields.check_values(DEFS, twice, None) == [{"id": 5, "value": "b"}]
+    assert custom_values.check_values(DEFS, twice, None) == [{"id": 5, "value": "b"}]
 
 
 def test_stored_records_with_names_or_without_values_are_read_as_values() -> None:
     # what a contact stored as plain records: a name beside each, and an empty value
     current = [{"id": 5, "name": "Reseller", "value": "Acme"}, {"id": 2, "name": "Seats", "value": None}]
-    assert custom_fields.check_values(DEFS, [], current) == [{"id": 5, "value": "Acme"}]
+    assert custom_values.check_values(DEFS, [], current) == [{"id": 5, "value": "Acme"}]
     assert views.custom_values(DEFS, current) == [{"id": 5, "name": "Reseller", "value": "Acme"}]
 
 
 @pytest.mark.parametrize("blank", [None, "", "   "])
 def test_a_null_or_blank_value_removes_the_fields_value(blank: Any) -> None:
     current = [{"id": 1, "value": "Standard"}, {"id": 2, "value": "5"}]
-    assert custom_fields.check_values(DEFS, given((1, blank)), current) == [{"id": 2, "value": "5"}]
-    assert custom_fields.check_values(DEFS, given((4, blank)), None) == []  # nothing to remove: fine
+    assert custom_values.check_values(DEFS, given((1, blank)), current) == [{"id": 2, "value": "5"}]
+    assert custom_values.check_values(DEFS, given((4, blank)), None) == []  # nothing to remove: fine
 
 
 def test_an_unknown_id_is_refused_by_number() -> None:
@@ -908,16 +908,16 @@ def test_a_required_field_needs_a_value_on_create_and_after_every_update() -> No
     defs = {**DEFS, 6: definition(6, "Account manager", "string", is_required=True)}
     assert refused(defs, [], None) == ["Account manager cannot be blank"]
     assert refused(defs, given((5, "x")), None) == ["Account manager cannot be blank"]
-    assert custom_fields.check_values(defs, given((6, "Ada")), None) == [{"id": 6, "value": "Ada"}]
+    assert custom_values.check_values(defs, given((6, "Ada")), None) == [{"id": 6, "value": "Ada"}]
     current = [{"id": 6, "value": "Ada"}]
-    assert custom_fields.check_values(defs, given((2, "1")), current) == [
+    assert custom_values.check_values(defs, given((2, "1")), current) == [
         {"id": 2, "value": "1"},
         {"id": 6, "value": "Ada"},
     ]
     assert refused(defs, given((6, "")), current) == ["Account manager cannot be blank"]
     # a required boolean may be false
     flag = {8: definition(8, "Consent", "boolean", is_required=True)}
-    assert custom_fields.check_values(flag, given((8, "false")), None) == [{"id": 8, "value": "0"}]
+    assert custom_values.check_values(flag, given((8, "false")), None) == [{"id": 8, "value": "0"}]
 
 
 def test_every_message_comes_at_once() -> None:
@@ -934,7 +934,7 @@ def test_every_message_comes_at_once() -> None:
 def test_values_of_a_deleted_definition_are_kept_but_not_shown() -> None:
     current = [{"id": 1, "value": "Standard"}, {"id": 12, "value": "old"}]
     without_12 = dict(DEFS)
-    merged = custom_fields.check_values(without_12, given((2, "3")), current)
+    merged = custom_values.check_values(without_12, given((2, "3")), current)
     assert merged == [{"id": 1, "value": "Standard"}, {"id": 2, "value": "3"}, {"id": 12, "value": "old"}]
     assert views.custom_values(without_12, merged) == [
         {"id": 1, "name": "License", "value": "Standard"},
@@ -973,7 +973,7 @@ def test_views_are_plain_objects_in_json_and_attributes_in_xml() -> None:
         {"id": 2, "name": "Seats", "value": "3"},
     ]
     pro = {**DEFS, 1: definition(1, "License", "list", possible_values=["Pro & co"])}
-    assert custom_fields.check_values(pro, coerced, None) == [{"id": 1, "value": "Pro & co"}, {"id": 2, "value": "3"}]
+    assert custom_values.check_values(pro, coerced, None) == [{"id": 1, "value": "Pro & co"}, {"id": 2, "value": "3"}]
 
 
 # --- concurrent writers (DynamoDB Local) ---------------------------------------------------------------

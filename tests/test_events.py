@@ -24,10 +24,10 @@ from defusedxml.ElementTree import fromstring
 
 from crm import cascade, contacts, forms
 from crm import keys as crm_keys
-from crm.fields import Sent
 from crm.imports import jobs
 from crm.storage import files
 from crm.storage.items import ImportItem, Item, PhotoItem, account_pk, dependants_prefix
+from crm.validation import Sent
 from local_api.streams import matches
 from local_api.template import ROOT
 from tests.conftest import BACKENDS, BUCKET_EVENTS, GATEWAY, S3_ENDPOINT, backend, s3_client

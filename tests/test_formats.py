@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from crm import fields as model
+from crm import validation as model
 from crm.config import settings
 from crm.errors import BadRequest, NotAcceptable, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from crm.http import body, negotiation, render, xml

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from crm.fields import contact_changes
 from crm.http.dialects import contact_body
 from crm.imports.csv_rows import Columns, rows
+from crm.validation import contact_changes
 
 
 def read(text: str, encoding: str = "utf-8") -> tuple[list[tuple[int, dict]], list[str]]:

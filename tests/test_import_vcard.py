@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 
-from crm.fields import contact_changes
 from crm.http.dialects import contact_body
 from crm.imports.vcards import rows
+from crm.validation import contact_changes
 
 VCARD_3 = (
     "BEGIN:VCARD\r\n"

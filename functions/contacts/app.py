@@ -6,16 +6,16 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, contacts, search, tags
+from crm import activities, contact_reads, contacts, search, tags
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.fields import Sent
 from crm.http import dialects, openapi, views
 from crm.http.api import Api, Request, resource_id
 from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
 from crm.paging import page_of
 from crm.photos import PHOTO
+from crm.validation import Sent
 
 app = Api("contacts")
 lambda_handler = app.lambda_handler
@@ -54,7 +54,7 @@ PROJECT = {
 HISTORY_ENTRY = {"type": "object", "properties": {"id": {"type": "integer"}, "changes": {"type": "array"}}}
 
 
-def _view(request: Request, contact: contacts.Contact) -> dict:
+def _view(request: Request, contact: contact_reads.Contact) -> dict:
     view = views.contact(request.principal, contact.item, contact.notes)
     return dialects.contact_view(view)
 
@@ -68,7 +68,7 @@ def _body(request: Request, creating: bool = False) -> Sent:
     return dialects.contact_body(request.body("contact"), creating)
 
 
-def _show(request: Request, contact: contacts.Contact, status: int = 200) -> Response:
+def _show(request: Request, contact: contact_reads.Contact, status: int = 200) -> Response:
     """A written contact, in its root alone. The answer to a flat JSON body (the minimal JSON
     API's) also carries the id at the top level, as a string, where its clients read it; beside a
     root, ActiveResource would not unwrap it."""
@@ -91,7 +91,7 @@ def list_contacts(request: Request) -> Response:
     _search_in_body(request)
     query = search.parse(request.query)
     if query is None:
-        page = contacts.list_contacts(request.principal, request.page())
+        page = contact_reads.list_contacts(request.principal, request.page())
     else:
         page = search.run(request.principal, query, request.page())
     return request.many("contacts", "contact", page, _views(request, page.items))
@@ -177,7 +177,7 @@ def search_contacts(request: Request) -> Response:
     _search_in_body(request)
     query = search.parse(request.query)
     if query is None:  # a search for nothing in particular finds every contact, as Redmine's does
-        page = contacts.list_contacts(request.principal, request.page())
+        page = contact_reads.list_contacts(request.principal, request.page())
     else:
         page = search.run(request.principal, query, request.page())
     return request.many("contacts", "contact", page, _views(request, page.items))
@@ -195,7 +195,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     unknown = sorted(set(wanted) - set(INCLUDES))
     if unknown:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
-    contact = contacts.get(request.principal, resource_id(contact_id, "Contact"))
+    contact = contact_reads.get(request.principal, resource_id(contact_id, "Contact"))
     view = _view(request, contact)
     for name in (name for name in KINDS if name in wanted):
         kind = KINDS[name]
@@ -247,7 +247,7 @@ def delete_contact(request: Request, contact_id: str) -> Response:
     returns=openapi.listing("history", HISTORY_ENTRY),
 )
 def contact_history(request: Request, contact_id: str) -> Response:
-    page = contacts.history_of(request.principal, resource_id(contact_id, "Contact"), request.page())
+    page = contact_reads.history_of(request.principal, resource_id(contact_id, "Contact"), request.page())
     return request.many("history", "entry", page, [views.history_entry(entry) for entry in page.items])
 
 

@@ -28,13 +28,14 @@ from typing import Any
 
 from crm import history, times
 from crm.auth import Principal
-from crm.contacts import load_visible, visible_ids
+from crm.contact_reads import load_visible, visible_ids
 from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
-from crm.fields import Field, query_value, validate
+from crm.fields import Field
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import next_id, optimistic, transact
 from crm.storage.items import ActivityCountItem, account_pk, dependants_prefix, starting_with
+from crm.validation import query_value, validate
 from crm.versions import expected_version
 
 NO_ORDER = "~"  # sorts after every ISO datetime

@@ -13,8 +13,9 @@ from crm import activities, times
 from crm.activities import Filter, Kind
 from crm.auth import Principal
 from crm.errors import Unprocessable
-from crm.fields import CALL_FIELDS, Field, query_value
+from crm.fields import CALL_FIELDS, Field
 from crm.storage.items import CallItem
+from crm.validation import query_value
 
 CALL = Kind(
     name="call",

@@ -1,4 +1,5 @@
-"""Contacts: what can be done to them, and what each change writes.
+"""Contacts: what can be done to them, and what each change writes (crm.contact_reads reads them;
+crm.contact_counts holds the counts their writes move).
 
 Every change is one DynamoDB transaction holding the contact, its history entry and the
 account's counters, so there is no change without history and no count that drifts.
@@ -10,130 +11,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crm import custom_fields, history, index, tags, times
+from crm import contact_counts, custom_fields, custom_values, history, index, tags, times
 from crm.auth import Principal
+from crm.contact_reads import NOTES_ON_SHOW, Contact, load_visible, newest_notes
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, Sent, coerce, contact_changes, defaults, sent
+from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, defaults
 from crm.observability import count, logger
-from crm.paging import Page, PageRequest
-from crm.storage.db import next_id, optimistic, query_page, transact
+from crm.storage.db import next_id, optimistic, transact
 from crm.storage.items import (
-    STATES,
-    ActivityCountItem,
     ContactItem,
-    CountItem,
     HistoryItem,
     NoteItem,
     account_pk,
     contact_sk,
-    dependants_prefix,
     note_sk,
-    starting_with,
     with_ref,
 )
+from crm.validation import Sent, coerce, contact_changes, sent
 from crm.versions import expected_version
 
-NOTES_ON_SHOW = 25
-
-
-@dataclass
-class Contact:
-    item: Any  # ContactItem
-    notes: list[Any]  # NoteItem, newest first
-
-    @property
-    def version(self) -> int:
-        return int(self.item.version)
-
-
-# --- reading -----------------------------------------------------------------------------
-
-
-def _counts_sk(user_id: int | None = None) -> str:
-    return "COUNT#contacts" if user_id is None else f"COUNT#contacts#U{user_id}"
-
-
-def _visible(principal: Principal, item: Any) -> bool:
-    return not item.is_private or principal.is_admin or int(item.user_id) == principal.user_id
-
-
-def visible_ids(principal: Principal, contact_ids: set[int]) -> set[int]:
-    """Which of these contacts this key may see (one consistent BatchGet; admins see them all)."""
-    if principal.is_admin or not contact_ids:
-        return set(contact_ids)
-    pk = account_pk(principal.account_id)
-    found = ContactItem.batch_get([(pk, contact_sk(i)) for i in sorted(contact_ids)], consistent_read=True)
-    return {int(item.id) for item in found if _visible(principal, item)}
-
-
-def load_visible(principal: Principal, contact_id: int) -> Any:
-    """The contact if this key may see it; another account's or another user's private one is 404."""
-    try:
-        item = ContactItem.get(account_pk(principal.account_id), contact_sk(contact_id), consistent_read=True)
-    except ContactItem.DoesNotExist:
-        item = None
-    if item is None or not _visible(principal, item):
-        raise NotFound("Contact not found")
-    return item
-
-
-def _newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
-    prefix = f"{dependants_prefix(contact_id)}N#"
-    return list(
-        NoteItem.query(
-            account_pk(account_id), starting_with(NoteItem.sk, prefix), scan_index_forward=False, limit=limit
-        )
-    )
-
-
-def get(principal: Principal, contact_id: int) -> Contact:
-    item = load_visible(principal, contact_id)
-    return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
-
-
-def _visible_total(principal: Principal) -> int:
-    pk = account_pk(principal.account_id)
-    keys = [(pk, _counts_sk())]
-    if not principal.is_admin:
-        keys.append((pk, _counts_sk(principal.user_id)))
-    counts = {item.sk: item for item in CountItem.batch_get(keys)}
-    everyone = counts.get(_counts_sk())
-    if everyone is None:
-        return 0
-    total = int(everyone.contacts)
-    if principal.is_admin:
-        return total
-    mine = counts.get(_counts_sk(principal.user_id))
-    return total - int(everyone.private) + (int(mine.private) if mine else 0)
-
-
-def list_contacts(principal: Principal, page: PageRequest) -> Page:
-    """Contacts in id order. Others' private contacts are filtered out, and not counted."""
-    condition = None
-    if not principal.is_admin:
-        condition = (ContactItem.is_private == False) | (ContactItem.user_id == principal.user_id)  # noqa: E712
-    total = _visible_total(principal)
-    pk = account_pk(principal.account_id)
-    return query_page(ContactItem, pk, starting_with(ContactItem.sk, "C#"), page, total, filter_condition=condition)
-
-
-def history_of(principal: Principal, contact_id: int, page: PageRequest) -> Page:
-    """The contact's history, newest first."""
-    return history.listing(principal, load_visible(principal, contact_id), page)
-
-
 # --- writing -----------------------------------------------------------------------------
-
-
-def stage_counts(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
-    """Stage the change of the account's contact counts (and the owner's private count)."""
-    pk = account_pk(principal.account_id)
-    actions = [CountItem.contacts.add(contacts_delta)] if contacts_delta else []
-    if private_delta:
-        actions.append(CountItem.private.add(private_delta))
-        tx.update(CountItem(pk, _counts_sk(owner)), actions=[CountItem.private.add(private_delta)])
-    if actions:
-        tx.update(CountItem(pk, _counts_sk()), actions=actions)
 
 
 @dataclass
@@ -155,7 +52,7 @@ def draft(
     fields = contact_changes(given)
     # Every create is checked against the definitions: a required field needs a value.
     defs = custom_fields.definitions(principal.account_id) if defs is None else defs
-    fields["custom_fields"] = custom_fields.check_values(defs, fields.get("custom_fields") or [], None)
+    fields["custom_fields"] = custom_values.check_values(defs, fields.get("custom_fields") or [], None)
     values = {**defaults(), **fields}
     return Draft(values, first_note if first_note and first_note.strip() else None, uid)
 
@@ -227,7 +124,7 @@ def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft 
         tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
         for written in (item for note in made.notes for item in with_ref(note)):
             tx.save(written, condition=NoteItem.sk.does_not_exist())
-        stage_counts(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
+        contact_counts.stage_counts(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
 
     transact(stage)
     count("ContactCreated")
@@ -259,15 +156,17 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     touch = history.touch(principal, item, "updated", changes, now, None, tuple(actions), as_read, last_action=False)
     private_delta = int(bool(item.is_private)) - int(was_private)
     # Its calls (...) move between the account's counts of private contacts' and everyone's.
-    counts = _activity_counts(principal, int(item.id)) if private_delta else []
+    counts = contact_counts.activity_counts(principal, int(item.id)) if private_delta else []
 
     def stage(tx: Any) -> None:
         touch(tx)
-        stage_counts(tx, principal, int(item.user_id), 0, private_delta)
+        contact_counts.stage_counts(tx, principal, int(item.user_id), 0, private_delta)
         index.stage(tx, principal.account_id, int(item.id), old_terms, item.search_terms, old_owner, index.owner(item))
         tags.stage(tx, principal.account_id, old_tags, old_owner, item.tags, index.owner(item))
         owner = int(item.user_id)
-        _stage_activity_counts(tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False)
+        contact_counts.stage_activity_counts(
+            tx, account_pk(principal.account_id), counts, owner, private_delta, everyone=False
+        )
 
     transact(stage)
 
@@ -291,7 +190,7 @@ def update(
         if "custom_fields" in wanted:
             defs = custom_fields.definitions(principal.account_id) if defs is None else defs
             given, stored = wanted["custom_fields"], current["custom_fields"]
-            wanted["custom_fields"] = custom_fields.check_values(defs, given, stored)
+            wanted["custom_fields"] = custom_values.check_values(defs, given, stored)
         return wanted
 
     return change(principal, contact_id, edit, wanted_version)
@@ -317,7 +216,7 @@ def change(
             _write_update(principal, item, changes)
             count("ContactUpdated")
             logger.info("contact updated", extra={"contact_id": contact_id, "version": int(item.version)})
-        return Contact(item, _newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
+        return Contact(item, newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
 
     return optimistic(attempt, "Contact")
 
@@ -357,13 +256,6 @@ def remove_project(principal: Principal, contact_id: int, project: str) -> Conta
     return change(principal, contact_id, edit)
 
 
-def _activity_counts(principal: Principal, contact_id: int) -> list[Any]:
-    """The contact's counts of its calls (messages, ...), each naming the account's count it is part of."""
-    prefix = f"{dependants_prefix(contact_id)}COUNT#"
-    pk = account_pk(principal.account_id)
-    return list(ActivityCountItem.query(pk, starting_with(ActivityCountItem.sk, prefix), consistent_read=True))
-
-
 def delete(principal: Principal, contact_id: int, expected_version: int | None = None) -> None:
     """Delete the contact and its counts in one transaction; the stream then removes what hangs off it.
 
@@ -375,29 +267,12 @@ def delete(principal: Principal, contact_id: int, expected_version: int | None =
         item = load_visible(principal, contact_id)
         if expected_version is not None and int(item.version) != expected_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {expected_version}")
-        _write_delete(principal, item, _activity_counts(principal, contact_id))
+        _write_delete(principal, item, contact_counts.activity_counts(principal, contact_id))
 
     optimistic(attempt, "Contact")
     count("ContactDeleted")
     logger.info("contact deleted", extra={"contact_id": contact_id})
     # its notes, calls and history go next, through the table's stream (crm.cascade)
-
-
-def _stage_activity_counts(tx: Any, pk: str, counts: list[Any], owner: int | None, sign: int, everyone: bool) -> None:
-    """Move the account's counts of calls (...) by the contact's own counts, times ``sign``: its
-    counts of everyone's if ``everyone`` (the contact goes), and of private contacts', and its
-    owner's, if ``owner`` is set (the contact is, or becomes, or stops being, private)."""
-    for counted in counts:
-        moves = {state: sign * int(getattr(counted, state)) for state in STATES if getattr(counted, state)}
-        if not counted.account_count or not moves:
-            continue
-        actions = [getattr(ActivityCountItem, state).add(n) for state, n in moves.items()] if everyone else []
-        if owner is not None:
-            actions += [getattr(ActivityCountItem, f"p{state}").add(n) for state, n in moves.items()]
-            owners = [getattr(ActivityCountItem, state).add(n) for state, n in moves.items()]
-            tx.update(ActivityCountItem(pk, f"{counted.account_count}#U{owner}"), actions=owners)
-        if actions:
-            tx.update(ActivityCountItem(pk, counted.account_count), actions=actions)
 
 
 def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
@@ -406,10 +281,10 @@ def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
 
     def stage(tx: Any) -> None:
         tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
-        stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
+        contact_counts.stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
         tags.stage(tx, principal.account_id, item.tags, index.owner(item), None, None)
         owner = int(item.user_id) if item.is_private else None
-        _stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
+        contact_counts.stage_activity_counts(tx, pk, counts, owner, -1, everyone=True)
 
     transact(stage)

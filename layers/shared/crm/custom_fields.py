@@ -1,4 +1,4 @@
-"""Custom fields: the account's definitions, and the checking and showing of their values on contacts.
+"""Custom fields: the account's definitions (crm.custom_values checks the values contacts carry).
 
 A definition (``CF#<id>``) has a ``name`` unique in its account (case-insensitively), a
 ``field_format`` fixed at creation (string, integer, date, boolean or list), the
@@ -7,35 +7,21 @@ A definition (``CF#<id>``) has a ``name`` unique in its account (case-insensitiv
 Every write is one transaction over the definition, the name it holds
 (``CFNAME#<sha256 of the folded name>``, put only if no other definition holds it) and the
 account's count (``COUNT#custom_fields``, added to only below the cap), so two writers can never
-take one name, pass the cap together, or lose one another's change.
-
-The values live on the contact, as ``custom_fields: [{"id": 1, "value": "abc"}]``, in these stored
-forms (whatever form they were sent in):
-
-    string   the text as sent (at most 255 characters)
-    integer  the whole number in decimal: " 007" -> "7", "-12" -> "-12"
-    date     YYYY-MM-DD
-    boolean  "1" or "0" (as Redmine stores them); true/false/1/0 are accepted
-    list     the possible value as the definition spells it (matched case-insensitively)
-
-A contact shows the values whose definition still exists (``views``). Deleting a definition does
+take one name, pass the cap together, or lose one another's change. Deleting a definition does
 not touch contacts: its values stay stored but are never shown again (ids are never reused).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from crm import times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTROL, STRING_MAX, Field, validate
-from crm.numbers import integer
+from crm.fields import CONTROL, STRING_MAX, Field
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, next_id, optimistic, query_page, transact
@@ -47,6 +33,7 @@ from crm.storage.items import (
     custom_field_sk,
     starting_with,
 )
+from crm.validation import validate
 from crm.versions import expected_version
 
 FORMATS = ("string", "integer", "date", "boolean", "list")
@@ -55,10 +42,8 @@ MAX_VALUES = 100  # possible values of a list
 PREFIX = "CF#"
 COUNT_SK = "COUNT#custom_fields"
 CONDITION_FAILED = "ConditionalCheckFailed"
-DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-BOOLEANS = {"true": "1", "1": "1", "false": "0", "0": "0"}
 
-# What crm.fields checks of a body. field_format and possible_values are checked here: the format
+# What crm.validation checks of a body. field_format and possible_values are checked here: the format
 # is one of FORMATS and fixed once set, and possible values may hold commas and run to 255
 # characters, unlike a contact's tags.
 FIELDS: tuple[Field, ...] = (
@@ -378,82 +363,3 @@ def delete(principal: Principal, field_id: int, if_match: int | None = None) -> 
     optimistic(attempt, "Custom field")  # changed or deleted meanwhile
     count("CustomFieldDeleted")
     logger.info("custom field deleted", extra={"custom_field_id": field_id})
-
-
-# --- values on contacts --------------------------------------------------------------------------
-
-
-def _stored_value(definition: Any, text: str, errors: list[str]) -> str | None:
-    """``text`` in the stored form of the definition's format; None (and a message) if it has none."""
-    name, kind = definition.name, definition.field_format
-    if kind == "integer":
-        number = integer(text)
-        if number is None:
-            errors.append(f"{name} must be a whole number")
-            return None
-        return str(number)
-    if kind == "date":
-        try:
-            if DATE.fullmatch(text.strip()):
-                return date.fromisoformat(text.strip()).isoformat()
-        except ValueError:
-            pass
-        errors.append(f"{name} is not a valid date (YYYY-MM-DD)")
-        return None
-    if kind == "boolean":
-        truth = BOOLEANS.get(text.strip().lower())
-        if truth is None:
-            errors.append(f"{name} must be true or false")
-        return truth
-    if kind == "list":
-        choices = list(definition.possible_values or [])
-        wanted = text.strip()
-        if wanted in choices:
-            return wanted
-        matches = [choice for choice in choices if folded(choice) == folded(wanted)]
-        if not matches:
-            errors.append(f"{name} is not one of its possible values")
-            return None
-        return matches[0]
-    if len(text) > STRING_MAX or CONTROL.search(text):  # string
-        errors.append(f"{name} must be text of at most {STRING_MAX} characters")
-        return None
-    return text
-
-
-def check_values(
-    defs: Mapping[int, Any], given: list[dict[str, Any]], current: list[dict[str, Any]] | None
-) -> list[dict[str, Any]]:
-    """A contact's custom field values after ``given`` is applied to ``current``, as stored.
-
-    ``given`` is the body's ``custom_fields`` as crm.fields coerced it (``[{"id", "name",
-    "value"}]``; ``name`` is ignored); ``current`` is what the contact stores (None on create).
-    Each value is merged by id onto ``current``; a null or blank value removes the field's value.
-    Values are checked against their definition's format and stored in its canonical form (see the
-    module's docstring). An unknown id and a required field left without a value are 422, with
-    every message at once. Returns ``[{"id": int, "value": str}]`` sorted by id; values of
-    definitions since deleted stay as they were stored. An entry of ``current`` may carry a ``name``
-    (ignored); one without a value counts as none.
-    """
-    merged = {int(e["id"]): str(e["value"]) for e in current or () if e.get("value") not in (None, "")}
-    errors: list[str] = []
-    for entry in given:
-        field_id, raw = int(entry["id"]), entry.get("value")
-        definition = defs.get(field_id)
-        if definition is None:
-            errors.append(f"Custom field {field_id} does not exist")
-            continue
-        text = raw if isinstance(raw, str) or raw is None else str(raw)
-        if text is None or not text.strip():
-            merged.pop(field_id, None)
-            continue
-        stored = _stored_value(definition, text, errors)
-        if stored is not None:
-            merged[field_id] = stored
-    for field_id in sorted(defs):
-        definition = defs[field_id]
-        if definition.is_required and not merged.get(field_id):
-            errors.append(f"{definition.name} cannot be blank")
-    if errors:
-        raise Unprocessable(*list(dict.fromkeys(errors)))
-    return [{"id": field_id, "value": merged[field_id]} for field_id in sorted(merged)]

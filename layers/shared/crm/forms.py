@@ -19,11 +19,11 @@ from urllib.parse import unquote, urlsplit
 from crm import contacts
 from crm.auth import Principal
 from crm.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
-from crm.fields import Sent
 from crm.keys import KEY_FORMAT, authenticate, check_account_id
 from crm.observability import count, logger
 from crm.storage.db import update_if
 from crm.storage.items import FormSettingsItem, RateItem, account_pk
+from crm.validation import Sent
 
 SETTINGS_SK = "FORMS"
 # What a form may send beside its contact fields. ``commit`` and ``utf8`` are what Rails' form

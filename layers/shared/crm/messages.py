@@ -11,8 +11,9 @@ from typing import Any
 
 from crm.activities import Filter, Kind, contact_filter
 from crm.errors import PayloadTooLarge
-from crm.fields import MESSAGE_BODY_MAX, MESSAGE_FIELDS, query_value
+from crm.fields import MESSAGE_BODY_MAX, MESSAGE_FIELDS
 from crm.storage.items import MessageItem
+from crm.validation import query_value
 
 FIELDS_BY_NAME = {field.name: field for field in MESSAGE_FIELDS}
 CHANNELS, DIRECTIONS = FIELDS_BY_NAME["channel"].choices, FIELDS_BY_NAME["direction"].choices

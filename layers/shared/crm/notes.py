@@ -12,9 +12,9 @@ from typing import Any
 
 from crm import history, times
 from crm.auth import Principal
-from crm.contacts import load_visible
+from crm.contact_reads import load_visible
 from crm.errors import Conflict, NotFound
-from crm.fields import NOTE_FIELDS, note_changes
+from crm.fields import NOTE_FIELDS
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import next_id, optimistic, query_page, transact
@@ -29,6 +29,7 @@ from crm.storage.items import (
     starting_with,
     with_ref,
 )
+from crm.validation import note_changes
 from crm.versions import expected_version
 
 

@@ -22,10 +22,11 @@ from crm import activities
 from crm.activities import Filter, Kind
 from crm.auth import SCOPE_LEVELS, Principal
 from crm.errors import NotFound, PayloadTooLarge, Unprocessable
-from crm.fields import PHOTO_FIELDS, PHOTO_TYPES, query_value
+from crm.fields import PHOTO_FIELDS, PHOTO_TYPES
 from crm.observability import count, logger
 from crm.storage import files
 from crm.storage.items import PHOTO_LETTER, ContactItem, PhotoItem, account_of
+from crm.validation import query_value
 
 MB = 1024 * 1024
 INLINE_MAX = 4 * MB  # decoded ``data``; larger images are uploaded

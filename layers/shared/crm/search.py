@@ -18,7 +18,7 @@ from typing import Any
 from crm import index
 from crm.auth import Principal
 from crm.errors import BadRequest, Unprocessable
-from crm.fields import FIELDS_BY_NAME, query_value
+from crm.fields import FIELDS_BY_NAME
 from crm.paging import Page, PageRequest, seal
 from crm.storage.items import (
     PREFIXED,
@@ -30,6 +30,7 @@ from crm.storage.items import (
     table_client,
 )
 from crm.times import parse_datetime
+from crm.validation import query_value
 
 FILTERS = ("search", "searchby", "term", "tags", "project_id", "assigned_to_id", "is_company", "updated_since")
 MAX_WORDS = 10

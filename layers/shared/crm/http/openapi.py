@@ -45,7 +45,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def line(max_length: int = 255) -> dict[str, Any]:
-    """One line of text (a name, a subject): crm.fields refuses a line break in it."""
+    """One line of text (a name, a subject): crm.validation refuses a line break in it."""
     return {"type": "string", "maxLength": max_length, "pattern": LINE}
 
 
@@ -289,8 +289,8 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 # The characters no text field takes that XML 1.0 can carry at all: a document holding any other
 # of _NOT_TEXT is malformed (400) before a field is read, so XML's patterns leave them to XML.
 _NOT_XML_TEXT = r"\u007f"
-# A boolean sent as text (a form field, an XML element), as crm.fields reads it: true, false, 1 or
-# 0 in any case, with the whitespace str.strip() takes around it; empty is no value.
+# A boolean sent as text (a form field, an XML element), as crm.validation reads it: true, false, 1
+# or 0 in any case, with the whitespace str.strip() takes around it; empty is no value.
 _STRIPPED = _SPACE + r"\u000b\u000c\u001c-\u001f"
 BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
 

@@ -31,7 +31,7 @@ from functools import cache
 from itertools import islice
 from typing import IO, Any
 
-from crm import config, contacts, custom_fields, index, notes, tags, times
+from crm import config, contact_counts, contacts, custom_fields, index, notes, tags, times
 from crm.auth import Principal
 from crm.errors import ApiError
 from crm.http import dialects
@@ -491,7 +491,7 @@ def _checkpoint(
     def stage(tx: Any) -> None:
         tx.update(job, actions=actions, condition=condition)
         if outcome.created:
-            contacts.stage_counts(tx, principal, principal.user_id, outcome.created, outcome.private)
+            contact_counts.stage_counts(tx, principal, principal.user_id, outcome.created, outcome.private)
         tags.apply(tx, last_tags)
 
     try:

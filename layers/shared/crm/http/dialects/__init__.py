@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm.fields import Sent
 from crm.http.dialects import minimal, redmine
+from crm.validation import Sent
 
 # Every name a dialect reads (an import's columns may carry them too).
 NAMES = minimal.NAMES | redmine.NAMES

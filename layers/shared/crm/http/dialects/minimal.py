@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from crm.errors import Unprocessable
-from crm.fields import TEXT_MAX, Field, Sent, coerce
+from crm.fields import TEXT_MAX, Field
+from crm.validation import Sent, coerce
 
 NOTES = Field("notes", "text")  # a new contact's first note: a note's body, held to its rules
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from crm.errors import Unprocessable
-from crm.fields import FIELDS_BY_NAME, Sent, coerce
+from crm.fields import FIELDS_BY_NAME
 from crm.numbers import whole
+from crm.validation import Sent, coerce
 
 # Its address block fills our business address.
 ADDRESS = {

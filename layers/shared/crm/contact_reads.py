@@ -1,0 +1,90 @@
+"""Reading contacts: which of them a key may see, one with its newest notes, the account's list
+and a contact's history. A contact another key may not see (another account's, or another user's
+private one) is as absent as one that never was: 404."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm import contact_counts, history
+from crm.auth import Principal
+from crm.errors import NotFound
+from crm.paging import Page, PageRequest
+from crm.storage.db import query_page
+from crm.storage.items import (
+    CONTACT_MARK,
+    ContactItem,
+    NoteItem,
+    account_pk,
+    contact_sk,
+    dependants_prefix,
+    starting_with,
+)
+
+NOTES_ON_SHOW = 25
+
+
+@dataclass
+class Contact:
+    item: Any  # ContactItem
+    notes: list[Any]  # NoteItem, newest first
+
+    @property
+    def version(self) -> int:
+        return int(self.item.version)
+
+
+def visible(principal: Principal, item: Any) -> bool:
+    return not item.is_private or principal.is_admin or int(item.user_id) == principal.user_id
+
+
+def visible_ids(principal: Principal, contact_ids: set[int]) -> set[int]:
+    """Which of these contacts this key may see (one consistent BatchGet; admins see them all)."""
+    if principal.is_admin or not contact_ids:
+        return set(contact_ids)
+    pk = account_pk(principal.account_id)
+    found = ContactItem.batch_get([(pk, contact_sk(i)) for i in sorted(contact_ids)], consistent_read=True)
+    return {int(item.id) for item in found if visible(principal, item)}
+
+
+def load_visible(principal: Principal, contact_id: int) -> Any:
+    """The contact if this key may see it; another account's or another user's private one is 404."""
+    try:
+        item = ContactItem.get(account_pk(principal.account_id), contact_sk(contact_id), consistent_read=True)
+    except ContactItem.DoesNotExist:
+        item = None
+    if item is None or not visible(principal, item):
+        raise NotFound("Contact not found")
+    return item
+
+
+def newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
+    prefix = f"{dependants_prefix(contact_id)}N#"
+    return list(
+        NoteItem.query(
+            account_pk(account_id), starting_with(NoteItem.sk, prefix), scan_index_forward=False, limit=limit
+        )
+    )
+
+
+def get(principal: Principal, contact_id: int) -> Contact:
+    item = load_visible(principal, contact_id)
+    return Contact(item, newest_notes(principal.account_id, contact_id, NOTES_ON_SHOW))
+
+
+def list_contacts(principal: Principal, page: PageRequest) -> Page:
+    """Contacts in id order. Others' private contacts are filtered out, and not counted."""
+    condition = None
+    if not principal.is_admin:
+        condition = (ContactItem.is_private == False) | (ContactItem.user_id == principal.user_id)  # noqa: E712
+    total = contact_counts.visible_total(principal)
+    pk = account_pk(principal.account_id)
+    return query_page(
+        ContactItem, pk, starting_with(ContactItem.sk, CONTACT_MARK), page, total, filter_condition=condition
+    )
+
+
+def history_of(principal: Principal, contact_id: int, page: PageRequest) -> Page:
+    """The contact's history, newest first."""
+    return history.listing(principal, load_visible(principal, contact_id), page)
