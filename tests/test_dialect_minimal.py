@@ -70,9 +70,28 @@ def test_a_first_note_is_held_to_a_notes_rules(server: Server) -> None:
     assert call(server, "GET", "/contacts?limit=1")[1]["total_count"] == before
 
 
+@pytest.mark.parametrize(
+    ("extra", "then"),
+    [({}, ["First name cannot be blank"]), ({"first_name": "Jane", "last_name": "Roe"}, [])],
+)
+def test_a_name_is_one_line_even_where_first_and_last_name_are_sent(server: Server, extra: dict, then: list) -> None:
+    before = call(server, "GET", "/contacts?limit=1")[1]["total_count"]
+    status, body = call(server, "POST", "/contacts", {"name": "Jane\nDoe", **extra})
+    assert (status, body) == (422, {"errors": ["Name must be one line", *then]})  # a refused name names nobody
+    assert call(server, "GET", "/contacts?limit=1")[1]["total_count"] == before
+
+
 def test_a_phone_sent_as_a_number_is_kept_as_its_digits(server: Server) -> None:
     contact = stored(server, create(server, phone=1234567890))
     assert contact["business_phone"] == "1234567890"
+    assert stored(server, create(server, phone=5550100.0))["business_phone"] == "5550100"  # JSON's 5.0 is 5
+
+
+@pytest.mark.parametrize("phone", [10**15, -(10**15), 1.5, True])
+def test_a_number_for_a_text_is_a_whole_one_of_at_most_15_digits(server: Server, phone: Any) -> None:
+    status, body = call(server, "POST", "/contacts", {**CREATE, "phone": phone})
+    expected = "Business phone must be text" + ("" if phone is True else ", or a whole number of at most 15 digits")
+    assert (status, body) == (422, {"errors": [expected]})
 
 
 def test_read_with_searchby_and_search_in_the_body_or_the_query(server: Server) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.local_server import BIN, Server
 
 CONFIG = Path(__file__).parent / "fuzz" / "schemathesis.toml"
+HOOKS = Path(__file__).parent / "fuzz" / "hooks.py"  # XML's null as an empty element
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "15")
 SEED = os.environ.get("FUZZ_SEED", "1202")
 # The coverage phase (every boundary of every field, each alone) takes longer than the whole
@@ -73,7 +74,8 @@ def test_schemathesis_finds_no_failure_in_any_check(server: Server, tmp_path: Pa
         str(tmp_path),
         *(["--seed", SEED] if SEED else []),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path, env=env)
     found = run.stdout.find("FAILURES")  # each failure, with the curl line that replays it
     # Each failure's curl line may hold a whole generated body: lines are cut so that all are read.
     failures = "\n".join(line[:3000] for line in run.stdout[found if found >= 0 else -5000 :].splitlines())

@@ -45,7 +45,9 @@ SEARCH = (
     openapi.query("is_company", "Companies (true) or people (false)", {"type": "boolean"}),
     openapi.query("updated_since", "Contacts changed at or after this time", {"type": "string", "format": "date-time"}),
 )
-_PROJECT_ID = {**openapi.PATH_SCHEMAS["project_id"], "minLength": 1}
+# A project is named by its identifier, or by its id as text or as a number (as a list of ids
+# takes it: a whole number as its digits).
+_PROJECT_ID = {"anyOf": [{**openapi.PATH_SCHEMAS["project_id"], "minLength": 1}, openapi.NUMBER_AS_TEXT]}
 PROJECT = {
     "anyOf": [
         {"type": "object", "properties": {name: _PROJECT_ID}, "required": [name]} for name in ("id", "project_id")
@@ -107,10 +109,11 @@ def _search_in_body(request: Request) -> None:
 @app.operation(
     "POST",
     "/contacts",
-    summary="Create a contact (or edit one, as the minimal JSON API does)",
+    summary="Create a contact (or edit one, as the minimal JSON API does: 200)",
     status=201,
     body=openapi.CONTACT_CREATE,
     returns=ONE,
+    also=(200,),
 )
 def create_contact(request: Request) -> Response:
     edit = minimal.edit(request.body("contact"))

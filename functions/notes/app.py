@@ -16,8 +16,8 @@ lambda_handler = app.lambda_handler
 NOTE = {
     "type": "object",
     "properties": {
-        "subject": openapi.line(),
-        "body": {"type": "string", "maxLength": 32000},
+        "subject": openapi.numbers_too(openapi.line()),
+        "body": openapi.numbers_too({"type": "string", "maxLength": 32000}),
         **{name: {"type": "integer", "readOnly": True} for name in ("id", "contact_id", "user_id")},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_at", "updated_at")},
     },
@@ -83,8 +83,8 @@ REDMINE_NOTE = {
     "properties": {
         "source_type": {"type": "string", "enum": [redmine.SOURCE_TYPE]},
         "source_id": {"type": "integer", "minimum": 1},
-        "subject": openapi.line(),
-        "content": {"type": "string", "maxLength": 32000},
+        "subject": openapi.numbers_too(openapi.line()),
+        "content": openapi.numbers_too({"type": "string", "maxLength": 32000}),
         "id": {"type": "integer", "readOnly": True},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_on", "updated_on")},
         **{name: {"type": "object", "readOnly": True} for name in ("source", "author")},

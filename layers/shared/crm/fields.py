@@ -14,6 +14,9 @@ TEXT_MAX = 32_000
 LIST_MAX = 50
 RECORDS_MAX = 100
 INT_MAX = 2**53  # what JSON clients can hold exactly
+# A whole number sent for a text (the minimal API sends phones as numbers) is taken as its digits,
+# up to 15 of them, which every JSON client holds exactly.
+DIGITS_MAX = 10**15 - 1
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # XML 1.0 cannot carry these (U+FFFE and U+FFFF are no characters to it), nor UTF-8 a lone

@@ -17,6 +17,7 @@ from crm.fields import (
     CONTACT_FIELDS,
     CONTACT_SHOWN,
     CONTROL,
+    DIGITS_MAX,
     ECHOED,
     EMAIL,
     INT_MAX,
@@ -30,9 +31,21 @@ from crm.fields import (
 from crm.numbers import integer
 
 
+def _whole(value: Any) -> Any:
+    """JSON's 5.0 as 5; any other value as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) <= INT_MAX else value
+
+
+def _digits(value: Any) -> bool:
+    """A whole number a text may be sent as (crm.fields.DIGITS_MAX)."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= DIGITS_MAX
+
+
 def _text(field: Field, value: Any, errors: list[str]) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        errors.append(f"{field.label} must be text")
+    value = _whole(value)
+    if not isinstance(value, str) and not _digits(value):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        errors.append(f"{field.label} must be text" + (", or a whole number of at most 15 digits" if number else ""))
         return None
     text = value if isinstance(value, str) else str(value)  # the minimal API sends phones as numbers
     limit = field.max_length or (TEXT_MAX if field.kind == "text" else STRING_MAX)
@@ -50,8 +63,7 @@ def _text(field: Field, value: Any, errors: list[str]) -> str | None:
 def _integer(field: Field, value: Any, errors: list[str]) -> int | None:
     if isinstance(value, str) and integer(value) is not None:
         value = integer(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) <= INT_MAX:  # JSON's 5.0 is 5
-        value = int(value)
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
         errors.append(f"{field.label} must be a whole number from 0")
         return None
@@ -85,9 +97,9 @@ def _list(field: Field, value: Any, errors: list[str]) -> list[str] | None:
         value = value.split(",")
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
-    if isinstance(value, list):  # JSON's 5.0 is 5
-        value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+    if isinstance(value, list):
+        value = [_whole(v) for v in value]
+    if not isinstance(value, list) or not all(isinstance(v, str) or _digits(v) for v in value):
         errors.append(f"{field.label} must be a list of text values")
         return None
     items = [str(v).strip() for v in value if str(v).strip()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.fields import CONTACT_FIELDS, INT_MAX, Field
+from crm.fields import CONTACT_FIELDS, DIGITS_MAX, INT_MAX, Field
 from crm.http.dialects.redmine import ADDRESS, ARRAYS
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
@@ -49,6 +49,24 @@ def line(max_length: int = 255) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length, "pattern": LINE}
 
 
+# A request body's field marked so takes a whole number as its digits (crm.validation: the minimal
+# API sends phones as numbers); a body's schema says so (``accepted``), an answer's never carries it.
+_TAKES_NUMBERS = "x-takes-numbers"
+NUMBER_AS_TEXT = {"type": "integer", "minimum": -DIGITS_MAX, "maximum": DIGITS_MAX}
+# What a form, an XML element or JSON sends as "no value" for a field whose kind is not text (an
+# integer, a boolean, a date): the empty string, which crm.validation takes as not sent.
+NO_VALUE = {"type": "string", "maxLength": 0}
+_NOT_TEXT_KINDS = ("integer", "boolean", "date", "datetime")
+_EMPTY_IS_NONE = "x-empty-is-none"  # marks such a field until a body's schema says so
+_MARKS = (_TAKES_NUMBERS, _EMPTY_IS_NONE)
+
+
+def numbers_too(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` of a text that a body may also send as a whole number (crm.validation takes its
+    digits); a body's schema says so, an answer's does not."""
+    return {**schema, _TAKES_NUMBERS: True}
+
+
 def _schema(field: Field, nullable: bool) -> dict[str, Any]:
     """A field's schema; ``nullable``: it may be null (OpenAPI 3.1 says so with its type)."""
     schema = dict(KIND_SCHEMAS.get(field.kind, line()))
@@ -56,6 +74,10 @@ def _schema(field: Field, nullable: bool) -> dict[str, Any]:
         schema = {"type": "string", "enum": list(field.choices)}
     if field.max_length:
         schema["maxLength"] = field.max_length
+    if field.kind in ("string", "text") and not field.choices and field.writable:
+        schema[_TAKES_NUMBERS] = True
+    if field.kind in _NOT_TEXT_KINDS and field.writable:
+        schema[_EMPTY_IS_NONE] = True
     if field.default is not None and not isinstance(field.default, tuple):
         schema["default"] = field.default
     if not field.writable:
@@ -66,7 +88,7 @@ def _schema(field: Field, nullable: bool) -> dict[str, Any]:
 def or_null(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema``, or null. OpenAPI 3.1 has no ``nullable``; Powertools' models take no list of
     types, so null is the second of ``anyOf`` (the annotations stay at the top)."""
-    notes = {k: schema[k] for k in ("readOnly", "description", "default") if k in schema}
+    notes = {k: schema[k] for k in ("readOnly", "description", "default", *_MARKS) if k in schema}
     kept = {k: v for k, v in schema.items() if k not in notes}
     return {"anyOf": [kept, {"type": "null"}], **notes}
 
@@ -224,7 +246,7 @@ def operation(
         # A body with nothing required may be left out: an empty change changes nothing.
         doc["requestBody"] = {"required": _needs_fields(taken), "content": content}
     errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
-    answer = {"description": summary, **({"content": _content(returns)} if returns else {})}
+    answer = {"description": summary, **({"content": _content(unmarked(returns))} if returns else {})}
     responses: dict[int, Any] = dict.fromkeys(statuses, answer)
     responses.update({code: {"description": reason, "content": _content(ERRORS)} for code, reason in errors})
     return doc, responses
@@ -252,6 +274,8 @@ def _root(returns: dict[str, Any] | None) -> str | None:
 def texts(schema: dict[str, Any], filled: bool = False) -> dict[str, Any]:
     """``schema`` held to what the API takes as text: no control characters, and ``filled``: not
     blank (a required field's). Strings with a format, an enum or a pattern keep theirs."""
+    if any(mark in schema for mark in _MARKS):
+        return _taking(schema, filled)
     if "anyOf" in schema:
         return {**schema, "anyOf": [texts(option, filled) for option in schema["anyOf"]]}
     kind = schema.get("type")
@@ -268,6 +292,31 @@ def texts(schema: dict[str, Any], filled: bool = False) -> dict[str, Any]:
     return schema
 
 
+def _taking(schema: dict[str, Any], filled: bool) -> dict[str, Any]:
+    """A marked field's schema in a body: a text also as a number, an optional integer, boolean or
+    date also as the empty string (``filled``: a required field, which takes no empty value)."""
+    plain = unmarked(schema)
+    numbers, empty = schema.get(_TAKES_NUMBERS), schema.get(_EMPTY_IS_NONE) and not filled
+    notes = {k: plain.pop(k) for k in ("readOnly", "writeOnly", "description", "default") if k in plain}
+    options = plain.pop("anyOf", None) or [plain]
+    options = [texts(option, filled) if option.get("type") != "null" else option for option in options]
+    extra = [NUMBER_AS_TEXT] if numbers else [NO_VALUE] if empty else []
+    if not extra:
+        return {**(options[0] if len(options) == 1 else {"anyOf": options}), **notes}
+    nulls = [option for option in options if option.get("type") == "null"]
+    kept = [option for option in options if option.get("type") != "null"]
+    return {"anyOf": [*kept, *extra, *nulls], **notes}
+
+
+def unmarked(schema: Any) -> Any:
+    """``schema`` without the marks a body's schema reads (an answer's schema shows none)."""
+    if isinstance(schema, list):
+        return [unmarked(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {key: unmarked(value) for key, value in schema.items() if key not in _MARKS}
+
+
 def accepted(schema: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     """The body a write takes, from its resource's schema: its fields and no others (an unknown
     one is a 422), held to the API's text rules; ``partial``: a change, which needs none of them."""
@@ -279,11 +328,14 @@ def accepted(schema: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     return strict
 
 
-def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
-    if len(options) != 1:
+def _as_sent_text(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema where every value is text (a form field, an XML element): no null (an
+    empty value clears it), and no number beside a text (its digits are text)."""
+    if "anyOf" not in schema:
         return schema
-    return {**options[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+    options = [option for option in schema["anyOf"] if option.get("type") != "null" and option != NUMBER_AS_TEXT]
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
 
 
 # The characters no text field takes that XML 1.0 can carry at all: a document holding any other
@@ -295,21 +347,21 @@ _STRIPPED = _SPACE + r"\u000b\u000c\u001c-\u001f"
 BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
 
 
-def _as_text(schema: dict[str, Any]) -> dict[str, Any]:
-    """A value as an XML element's text: a number's digits (up to 15, which every client holds
-    exactly), a boolean as BOOLEAN_TEXT (a form's booleans too), a text held only to what XML can
-    carry."""
+def _as_text(schema: dict[str, Any], xml: bool = True) -> dict[str, Any]:
+    """A value as the text a form field or an XML element carries: a number's digits (up to 15,
+    which every client holds exactly), a boolean as BOOLEAN_TEXT; ``xml``: a text is held only to
+    what XML can carry (the rest makes the document malformed: a 400 before any field is read)."""
     notes = {k: v for k, v in schema.items() if k in ("description", "readOnly", "writeOnly")}
     if "anyOf" in schema:
-        return {**schema, "anyOf": [_as_text(option) for option in schema["anyOf"]]}
+        return {**schema, "anyOf": [_as_text(option, xml) for option in schema["anyOf"]]}
+    if schema.get("type") == "boolean":
+        return {"type": "string", "pattern": BOOLEAN_TEXT, **notes}
     if schema.get("type") == "integer":
         first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
         return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
-    if schema.get("type") == "boolean":
-        return {"type": "string", "pattern": BOOLEAN_TEXT, **notes}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
-        return {**schema, "items": _as_text(schema["items"])}
-    if isinstance(schema.get("pattern"), str):
+        return {**schema, "items": _as_text(schema["items"], xml)}
+    if xml and isinstance(schema.get("pattern"), str):
         return {**schema, "pattern": schema["pattern"].replace(_NOT_TEXT, _NOT_XML_TEXT)}
     return schema
 
@@ -326,7 +378,7 @@ def as_form(schema: dict[str, Any], xml: bool = False) -> dict[str, Any] | None:
     needed = set(schema.get("required") or ())
     required: list[str] = []
     for name, value in (schema.get("properties") or {}).items():
-        value = _without_null(value)
+        value = _as_sent_text(value)
         items = value.get("items") if value.get("type") == "array" else None
         nested = as_form(value, xml) if value.get("type") == "object" and "properties" in value else None
         if (isinstance(items, dict) and items.get("type") == "object") or (
@@ -348,7 +400,7 @@ def as_form(schema: dict[str, Any], xml: bool = False) -> dict[str, Any] | None:
         if isinstance(items, dict):
             value = {k: v for k, v in value.items() if k not in ("type", "items", "maxItems")}
             value = {**value, "type": "string", "pattern": TEXT, "description": "Comma-separated"}
-        properties[name] = _as_text(value) if xml or value.get("type") == "boolean" else value
+        properties[name] = _as_text(value, xml)
         required += [name] if name in needed else []
     return {**schema, "properties": properties, "required": required}
 
@@ -409,7 +461,7 @@ CONTACT_SENT = {
     **CONTACT,
     "properties": {
         **CONTACT["properties"],
-        "name": {**line(), "writeOnly": True, "description": "First and last name"},
+        "name": {**numbers_too(line()), "writeOnly": True, "description": "First and last name"},
         "notes": {"type": "string", "maxLength": 32000, "writeOnly": True, "description": "A new contact's first note"},
         "email": {**_TEXTS, "writeOnly": True, "description": "Comma-separated emails, in order"},
         "phone": {**_TEXTS, "writeOnly": True, "description": "Comma-separated phones: business, mobile, home"},
@@ -419,7 +471,7 @@ CONTACT_SENT = {
         "visibility": {"enum": [0, 1, 2, "0", "1", "2"], "writeOnly": True, "description": "2 is private"},
         "address_attributes": {
             "type": "object",
-            "properties": {name: line() for name in ADDRESS},
+            "properties": {name: CONTACT["properties"][field] for name, field in ADDRESS.items()},
             "additionalProperties": False,
             "writeOnly": True,
             "description": "Redmine CRM's business address",

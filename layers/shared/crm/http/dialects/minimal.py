@@ -12,6 +12,7 @@ from crm.fields import TEXT_MAX, Field
 from crm.validation import Sent, coerce
 
 NOTES = Field("notes", "text")  # a new contact's first note: a note's body, held to its rules
+NAME = Field("name")  # one line, as the names it fills are, checked even where they are also sent
 
 NAMES = frozenset({"name", "notes"})
 CONTACT_ID = ("contact_id", "contactID")
@@ -24,10 +25,13 @@ def read(sent: Sent, creating: bool) -> None:
     sent back, and goes; anything else on a create is refused (on an update the model says why)."""
     fields = sent.fields
     if "name" in fields:
-        value = fields.pop("name")
+        value, errors = fields.pop("name"), []
+        value = coerce(NAME, value, errors)
+        sent.refused += errors
         first, _, last = value.strip().partition(" ") if isinstance(value, str) else (value, "", "")
-        fields.setdefault("first_name", first)
-        fields.setdefault("last_name", last.strip() or None)
+        if not errors:  # a refused name says so once, not again as the names it would fill
+            fields.setdefault("first_name", first)
+            fields.setdefault("last_name", last.strip() or None)
     if creating and "notes" in fields:
         notes = fields.pop("notes")
         if isinstance(notes, str) and len(notes) <= TEXT_MAX:
