@@ -30,7 +30,7 @@ from crm import history, times
 from crm.auth import Principal
 from crm.contact_reads import load_visible, visible_ids
 from crm.errors import BadRequest, Conflict, NotFound, Unprocessable
-from crm.fields import Field
+from crm.fields import Field, attribute
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import next_id, optimistic, transact
@@ -341,7 +341,7 @@ def create(
             created_at=now,
             updated_at=now,
             version=1,
-            **values,
+            **{attribute(name): value for name, value in values.items()},
         )
         changes = {name: (None, value) for name, value in values.items() if value not in (None, "")}
         _write(principal, kind, contact, None, record, "created", changes, now)
@@ -354,7 +354,7 @@ def create(
 
 
 def current(kind: Kind, record: Any) -> dict[str, Any]:
-    return {field.name: getattr(record, field.name) for field in kind.fields}
+    return {field.name: getattr(record, field.attribute) for field in kind.fields}
 
 
 def change(
@@ -378,7 +378,7 @@ def change(
         now = times.now()
         new = kind.model(old.pk, old.sk, **_values(kind, old))
         for name, (_, value) in changes.items():
-            setattr(new, name, value)
+            setattr(new, attribute(name), value)
         new.updated_at, new.version = now, int(old.version) + 1
         contact = load_visible(principal, int(old.contact_id))
         _write(principal, kind, contact, old, new, "updated", changes, now)

@@ -5,6 +5,7 @@ differently is read at the edge (``crm.http.dialects``).
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,16 @@ class Field:
     def label(self) -> str:
         """The name in messages: ``email_address_2`` -> ``Email address 2``."""
         return self.name.replace("_", " ").capitalize()
+
+    @property
+    def attribute(self) -> str:
+        """Its item's attribute (crm.storage.items): the name, or ``from_`` for ``from``."""
+        return attribute(self.name)
+
+
+def attribute(name: str) -> str:
+    """The item attribute that holds the field ``name``: a Python keyword gets a trailing ``_``."""
+    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 def _fields(kind: str, *names: str) -> list[Field]:

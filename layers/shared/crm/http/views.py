@@ -65,7 +65,7 @@ def custom_values(defs: Mapping[int, Any], stored: list[dict[str, Any]] | None) 
 
 def _contact(item: Any, defs: Mapping[int, Any], notes: list[Any] | None = None) -> dict[str, Any]:
     """Fields in alphabetical order, as ContactHero's XML has them; the notes' views last."""
-    view = {field.name: typed(field.kind, getattr(item, field.name)) for field in CONTACT_FIELDS}
+    view = {field.name: typed(field.kind, getattr(item, field.attribute)) for field in CONTACT_FIELDS}
     view["custom_fields"] = custom_values(defs, item.custom_fields)
     if item.photo_id:
         # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
@@ -172,7 +172,7 @@ _LINKS = {"photo": _photo_links}
 def record(kind: Kind, item: Any, own: bool = True) -> dict[str, Any]:
     """A call, message or photo: every field in alphabetical order, as ContactHero's XML has them
     (typed, nil when unset). ``own``: the kind's own function shows it (not a contact's ``include=``)."""
-    fields = {field.name: typed(field.kind, getattr(item, field.name)) for field in kind.fields}
+    fields = {field.name: typed(field.kind, getattr(item, field.attribute)) for field in kind.fields}
     links = _LINKS[kind.name](item, own) if kind.name in _LINKS else {}
     return dict(sorted({**fields, **links}.items()))
 

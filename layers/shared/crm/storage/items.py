@@ -55,7 +55,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from crm.config import settings
-from crm.fields import CALL_FIELDS, CONTACT_FIELDS, MESSAGE_FIELDS, PHOTO_FIELDS, Field
 
 ID_WIDTH = 10
 PHOTO_LETTER = "P"  # a photo's sort keys' letter (crm.photos), which crm.cascade looks for
@@ -179,38 +178,88 @@ class CountItem(Item):
     imports = NumberAttribute(default=0)
 
 
-def _attribute(field: Field):
-    if field.kind == "integer":
-        return NumberAttribute(null=True)
-    if field.kind == "boolean":
-        return BooleanAttribute(null=True)
-    if field.kind in ("tags", "ids"):
-        return ListAttribute(of=UnicodeAttribute, null=True)
-    if field.kind == "records":
-        return JSONAttribute(null=True)
-    return UnicodeAttribute(null=True)  # strings, dates and datetimes are stored as text
+class ContactItem(Item):
+    """A contact: one attribute per field of crm.fields.CONTACT_FIELDS, in its order
+    (tests/test_models.py checks that they stay alike), then what only the API keeps."""
 
-
-# The contact's attributes come from the field table, so a field is declared once
-# (crm.fields) and storage, validation and both representations follow it.
-ContactItem = type(
-    "ContactItem",
-    (Item,),
-    {
-        "__module__": __name__,
-        "__doc__": "A contact. Attributes mirror crm.fields.CONTACT_FIELDS.",
-        **{field.name: _attribute(field) for field in CONTACT_FIELDS},
-        # Internal: how many history entries and notes the contact has (totals for their lists).
-        "history_count": NumberAttribute(default=0),
-        "notes_count": NumberAttribute(default=0),
-        # Internal: the contact's current photo, shown as ``photo_url`` (crm.photos).
-        "photo_id": NumberAttribute(null=True),
-        # Internal: the id its source gave it (a vCard's UID), which a re-import matches (crm.imports).
-        "source_uid": UnicodeAttribute(null=True),
-        # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
-        "search_terms": JSONAttribute(null=True),
-    },
-)
+    id = NumberAttribute(null=True)
+    user_id = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    last_action_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    middle_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    suffix = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    job_title = UnicodeAttribute(null=True)
+    department = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    spouse = UnicodeAttribute(null=True)
+    children = UnicodeAttribute(null=True)
+    assistant = UnicodeAttribute(null=True)
+    is_company = BooleanAttribute(null=True)
+    assistants_phone = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    anniversary = UnicodeAttribute(null=True)
+    background = UnicodeAttribute(null=True)
+    email_address = UnicodeAttribute(null=True)
+    email_address_2 = UnicodeAttribute(null=True)
+    email_address_3 = UnicodeAttribute(null=True)
+    preferred_email_index = NumberAttribute(null=True)
+    business_phone = UnicodeAttribute(null=True)
+    business_phone_2 = UnicodeAttribute(null=True)
+    business_fax = UnicodeAttribute(null=True)
+    home_phone = UnicodeAttribute(null=True)
+    home_phone_2 = UnicodeAttribute(null=True)
+    home_fax = UnicodeAttribute(null=True)
+    mobile_phone = UnicodeAttribute(null=True)
+    mobile_phone_2 = UnicodeAttribute(null=True)
+    other_phone = UnicodeAttribute(null=True)
+    other_fax = UnicodeAttribute(null=True)
+    skype_name = UnicodeAttribute(null=True)
+    preferred_phone_index = NumberAttribute(null=True)
+    business_street = UnicodeAttribute(null=True)
+    business_street_2 = UnicodeAttribute(null=True)
+    business_city = UnicodeAttribute(null=True)
+    business_state = UnicodeAttribute(null=True)
+    business_postal_code = UnicodeAttribute(null=True)
+    business_country = UnicodeAttribute(null=True)
+    home_street = UnicodeAttribute(null=True)
+    home_street_2 = UnicodeAttribute(null=True)
+    home_city = UnicodeAttribute(null=True)
+    home_state = UnicodeAttribute(null=True)
+    home_postal_code = UnicodeAttribute(null=True)
+    home_country = UnicodeAttribute(null=True)
+    other_street = UnicodeAttribute(null=True)
+    other_street_2 = UnicodeAttribute(null=True)
+    other_city = UnicodeAttribute(null=True)
+    other_state = UnicodeAttribute(null=True)
+    other_postal_code = UnicodeAttribute(null=True)
+    other_country = UnicodeAttribute(null=True)
+    url = UnicodeAttribute(null=True)
+    url_2 = UnicodeAttribute(null=True)
+    url_3 = UnicodeAttribute(null=True)
+    user_1 = UnicodeAttribute(null=True)
+    user_2 = UnicodeAttribute(null=True)
+    user_3 = UnicodeAttribute(null=True)
+    user_4 = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    project_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    assigned_to_id = NumberAttribute(null=True)
+    is_private = BooleanAttribute(null=True)
+    custom_fields = JSONAttribute(null=True)
+    # Internal: how many history entries and notes the contact has (totals for their lists).
+    history_count = NumberAttribute(default=0)
+    notes_count = NumberAttribute(default=0)
+    # Internal: the contact's current photo, shown as ``photo_url`` (crm.photos).
+    photo_id = NumberAttribute(null=True)
+    # Internal: the id its source gave it (a vCard's UID), which a re-import matches (crm.imports).
+    source_uid = UnicodeAttribute(null=True)
+    # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
+    search_terms = JSONAttribute(null=True)
 
 
 class PostingItem(Item):
@@ -308,43 +357,99 @@ class CustomFieldCountItem(Item):
 # ready or rejected.
 STATES = ("o", "c", "a", "ei", "eo", "si", "so", "oi", "oo", "w", "r", "x")
 
-ActivityCountItem = type(
-    "ActivityCountItem",
-    (Item,),
-    {
-        "__module__": __name__,
-        "__doc__": """How many records of a kind the account (or one contact, or the private contacts of
-        one user) holds, by state (crm.activities). The account's also counts, as p<state>, those
-        about private contacts, so that a list's total for a key counts what it may see.""",
-        **{state: NumberAttribute(default=0) for state in STATES},
-        **{f"p{state}": NumberAttribute(default=0) for state in STATES},
-        # A contact's: the sort key of the account's count, which loses the contact's when it goes.
-        "account_count": UnicodeAttribute(null=True),
-    },
-)
+
+class ActivityCountItem(Item):
+    """How many records of a kind the account (or one contact, or the private contacts of one user)
+    holds, by state (crm.activities): one attribute per state of STATES, and, as p<state>, the
+    account's count of those about private contacts, so that a list's total for a key counts what
+    it may see."""
+
+    o = NumberAttribute(default=0)
+    c = NumberAttribute(default=0)
+    a = NumberAttribute(default=0)
+    ei = NumberAttribute(default=0)
+    eo = NumberAttribute(default=0)
+    si = NumberAttribute(default=0)
+    so = NumberAttribute(default=0)
+    oi = NumberAttribute(default=0)
+    oo = NumberAttribute(default=0)
+    w = NumberAttribute(default=0)
+    r = NumberAttribute(default=0)
+    x = NumberAttribute(default=0)
+    po = NumberAttribute(default=0)
+    pc = NumberAttribute(default=0)
+    pa = NumberAttribute(default=0)
+    pei = NumberAttribute(default=0)
+    peo = NumberAttribute(default=0)
+    psi = NumberAttribute(default=0)
+    pso = NumberAttribute(default=0)
+    poi = NumberAttribute(default=0)
+    poo = NumberAttribute(default=0)
+    pw = NumberAttribute(default=0)
+    pr = NumberAttribute(default=0)
+    px = NumberAttribute(default=0)
+    # A contact's: the sort key of the account's count, which loses the contact's when it goes.
+    account_count = UnicodeAttribute(null=True)
 
 
-def _record_model(name: str, fields: tuple[Field, ...], doc: str) -> type:
-    return type(
-        name,
-        (Item,),
-        {
-            "__module__": __name__,
-            "__doc__": doc,
-            **{field.name: _attribute(field) for field in fields},
-            # On the contact's copy: the record's other copies, which go when the contact goes (crm.cascade).
-            "refs": ListAttribute(of=UnicodeAttribute, null=True),
-        },
-    )
+class _Record(Item):
+    """What every call, message and photo item has beside its fields."""
+
+    # On the contact's copy: the record's other copies, which go when the contact goes (crm.cascade).
+    refs = ListAttribute(of=UnicodeAttribute, null=True)
 
 
-CallItem = _record_model("CallItem", CALL_FIELDS, "A call to make or made. Attributes mirror crm.fields.CALL_FIELDS.")
-MessageItem = _record_model(
-    "MessageItem", MESSAGE_FIELDS, "An email or text with a contact. Attributes mirror crm.fields.MESSAGE_FIELDS."
-)
-PhotoItem = _record_model(
-    "PhotoItem", PHOTO_FIELDS, "A contact's photo (its image is in S3). Attributes mirror crm.fields.PHOTO_FIELDS."
-)
+class CallItem(_Record):
+    """A call to make or made: one attribute per field of crm.fields.CALL_FIELDS."""
+
+    id = NumberAttribute(null=True)
+    contact_id = NumberAttribute(null=True)
+    user_id = NumberAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    duration_seconds = NumberAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    assigned_to_id = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+
+
+class MessageItem(_Record):
+    """An email or text with a contact: one attribute per field of crm.fields.MESSAGE_FIELDS
+    (``from`` is a Python keyword: the attribute is ``from_``, stored as ``from``)."""
+
+    id = NumberAttribute(null=True)
+    contact_id = NumberAttribute(null=True)
+    user_id = NumberAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    direction = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    from_ = UnicodeAttribute(null=True, attr_name="from")
+    to = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
+
+
+class PhotoItem(_Record):
+    """A contact's photo (its image is in S3): one attribute per field of crm.fields.PHOTO_FIELDS."""
+
+    id = NumberAttribute(null=True)
+    contact_id = NumberAttribute(null=True)
+    user_id = NumberAttribute(null=True)
+    caption = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    size = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)
 
 
 def import_sk(import_id: int) -> str:
