@@ -34,7 +34,14 @@ from crm.fields import Field, attribute
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest, seal
 from crm.storage.db import next_id, optimistic, transact
-from crm.storage.items import ActivityCountItem, account_pk, dependants_prefix, starting_with
+from crm.storage.items import (
+    ActivityCountItem,
+    account_pk,
+    contact_counts_prefix,
+    count_sk,
+    dependants_prefix,
+    starting_with,
+)
 from crm.validation import query_value, validate
 from crm.versions import expected_version
 
@@ -115,8 +122,8 @@ def _counter(principal: Principal, kind: Kind, contact_id: int | None = None, ow
     """The account's count (or a contact's, or that of the calls about a user's private contacts)."""
     pk = account_pk(principal.account_id)
     if contact_id is not None:
-        return ActivityCountItem(pk, f"{dependants_prefix(contact_id)}COUNT#{kind.letter}")
-    return ActivityCountItem(pk, f"COUNT#{kind.plural}" + (f"#U{owner}" if owner is not None else ""))
+        return ActivityCountItem(pk, f"{contact_counts_prefix(contact_id)}{kind.letter}")
+    return ActivityCountItem(pk, count_sk(kind.plural, owner))
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -294,7 +301,7 @@ def _write(
             if owner is not None:
                 tx.update(_counter(principal, kind, owner=owner), actions=actions)
             # The contact's names the account's, which loses the contact's counts when it goes.
-            account = ActivityCountItem.account_count.set(f"COUNT#{kind.plural}")
+            account = ActivityCountItem.account_count.set(count_sk(kind.plural))
             tx.update(_counter(principal, kind, contact_id), actions=[*actions, account])
 
     transact(stage)

@@ -7,11 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from crm.auth import Principal
-from crm.storage.items import STATES, ActivityCountItem, CountItem, account_pk, dependants_prefix, starting_with
+from crm.storage.items import (
+    STATES,
+    ActivityCountItem,
+    CountItem,
+    account_pk,
+    contact_counts_prefix,
+    count_sk,
+    starting_with,
+)
 
 
 def counts_sk(user_id: int | None = None) -> str:
-    return "COUNT#contacts" if user_id is None else f"COUNT#contacts#U{user_id}"
+    return count_sk("contacts", user_id)
 
 
 def stage_counts(tx: Any, principal: Principal, owner: int, contacts_delta: int, private_delta: int) -> None:
@@ -43,7 +51,7 @@ def visible_total(principal: Principal) -> int:
 
 def activity_counts(principal: Principal, contact_id: int) -> list[Any]:
     """The contact's counts of its calls (messages, ...), each naming the account's count it is part of."""
-    prefix = f"{dependants_prefix(contact_id)}COUNT#"
+    prefix = contact_counts_prefix(contact_id)
     pk = account_pk(principal.account_id)
     return list(ActivityCountItem.query(pk, starting_with(ActivityCountItem.sk, prefix), consistent_read=True))
 

@@ -18,7 +18,7 @@ from crm.storage.items import (
     NoteItem,
     account_pk,
     contact_sk,
-    dependants_prefix,
+    notes_prefix,
     starting_with,
 )
 
@@ -60,7 +60,7 @@ def load_visible(principal: Principal, contact_id: int) -> Any:
 
 
 def newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:
-    prefix = f"{dependants_prefix(contact_id)}N#"
+    prefix = notes_prefix(contact_id)
     return list(
         NoteItem.query(
             account_pk(account_id), starting_with(NoteItem.sk, prefix), scan_index_forward=False, limit=limit

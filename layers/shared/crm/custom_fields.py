@@ -26,10 +26,13 @@ from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, next_id, optimistic, query_page, transact
 from crm.storage.items import (
+    CUSTOM_FIELD_MARK,
     CustomFieldCountItem,
     CustomFieldItem,
     CustomFieldNameItem,
     account_pk,
+    count_sk,
+    custom_field_name_sk,
     custom_field_sk,
     starting_with,
 )
@@ -39,8 +42,7 @@ from crm.versions import expected_version
 FORMATS = ("string", "integer", "date", "boolean", "list")
 MAX_FIELDS = 100  # per account
 MAX_VALUES = 100  # possible values of a list
-PREFIX = "CF#"
-COUNT_SK = "COUNT#custom_fields"
+COUNT_SK = count_sk("custom_fields")
 CONDITION_FAILED = "ConditionalCheckFailed"
 
 # What crm.validation checks of a body. field_format and possible_values are checked here: the format
@@ -70,7 +72,7 @@ def folded(name: str) -> str:
 def _name_item(account_id: str, name: str, field_id: int) -> Any:
     # Hashed: a name of 255 characters may take more than the 1,024 bytes a sort key can hold.
     digest = hashlib.sha256(folded(name).encode()).hexdigest()
-    return CustomFieldNameItem(account_pk(account_id), f"CFNAME#{digest}", field_id=field_id)
+    return CustomFieldNameItem(account_pk(account_id), custom_field_name_sk(digest), field_id=field_id)
 
 
 def _count_item(account_id: str) -> Any:
@@ -83,7 +85,7 @@ def _count_item(account_id: str) -> Any:
 def definitions(account_id: str) -> dict[int, CustomFieldItem]:
     """The account's definitions by id (one consistent Query), for checking and showing values."""
     items = CustomFieldItem.query(
-        account_pk(account_id), starting_with(CustomFieldItem.sk, PREFIX), consistent_read=True
+        account_pk(account_id), starting_with(CustomFieldItem.sk, CUSTOM_FIELD_MARK), consistent_read=True
     )
     return {int(item.id): item for item in items}
 
@@ -107,7 +109,7 @@ def listing(principal: Principal, page: PageRequest) -> Page:
     """The definitions in id order; total_count is the account's count, kept with every write."""
     pk = account_pk(principal.account_id)
     total = _total(principal.account_id)
-    condition = starting_with(CustomFieldItem.sk, PREFIX)
+    condition = starting_with(CustomFieldItem.sk, CUSTOM_FIELD_MARK)
     return query_page(CustomFieldItem, pk, condition, page, total, consistent_read=True)
 
 

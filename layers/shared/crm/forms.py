@@ -22,7 +22,7 @@ from crm.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from crm.keys import KEY_FORMAT, authenticate, check_account_id
 from crm.observability import count, logger
 from crm.storage.db import update_if
-from crm.storage.items import FormSettingsItem, RateItem, account_pk
+from crm.storage.items import FormSettingsItem, RateItem, account_pk, rate_sk
 from crm.validation import Sent
 
 SETTINGS_SK = "FORMS"
@@ -150,7 +150,7 @@ def take_turn(principal: Principal) -> None:
     now = int(time.time())
     window = now - now % WINDOW_SECONDS
     key_id = principal.key_id.split(".", 1)[1]
-    item = RateItem(account_pk(principal.account_id), f"RATE#{key_id}#{window}")
+    item = RateItem(account_pk(principal.account_id), rate_sk(key_id, window))
     allowed = update_if(
         item,
         [RateItem.hits.add(1), RateItem.expires_at.set(window + 2 * WINDOW_SECONDS)],

@@ -13,7 +13,14 @@ from typing import Any
 from crm.auth import Principal
 from crm.paging import Page, PageRequest
 from crm.storage.db import query_page
-from crm.storage.items import ContactItem, HistoryItem, account_pk, dependants_prefix, history_sk, starting_with
+from crm.storage.items import (
+    ContactItem,
+    HistoryItem,
+    account_pk,
+    history_prefix,
+    history_sk,
+    starting_with,
+)
 
 # Characters of a text value an entry keeps: a long body (a message may hold 256 KB) is recorded by
 # its start and ``truncated``, so that an entry stays far below DynamoDB's 400 KB an item, even
@@ -96,7 +103,7 @@ def touch(
 
 
 def listing(principal: Principal, contact: Any, page: PageRequest) -> Page:
-    prefix = f"{dependants_prefix(int(contact.id))}H#"
+    prefix = history_prefix(int(contact.id))
     total = int(contact.history_count or 0)
     pk = account_pk(principal.account_id)
     return query_page(HistoryItem, pk, starting_with(HistoryItem.sk, prefix), page, total, scan_index_forward=False)

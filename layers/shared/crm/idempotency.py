@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from crm.auth import Principal
 from crm.errors import BadRequest, Conflict, ServiceUnavailable, Unprocessable
-from crm.storage.items import Item, account_pk, table_client
+from crm.storage.items import Item, account_pk, idempotency_sk, table_client
 
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe-style clients send
 LIFETIME_SECONDS = 24 * 3600
@@ -51,7 +51,7 @@ class _AccountStore(DynamoDBPersistenceLayer):
         self.account_id = ""
 
     def _get_key(self, idempotency_key: str) -> dict:
-        return {"pk": {"S": account_pk(self.account_id)}, "sk": {"S": f"IDEM#{idempotency_key}"}}
+        return {"pk": {"S": account_pk(self.account_id)}, "sk": {"S": idempotency_sk(idempotency_key)}}
 
 
 _stores: dict[tuple[str, str | None], _AccountStore] = {}

@@ -18,7 +18,7 @@ from pynamodb.exceptions import PutError
 
 from crm import times
 from crm.auth import WRITE, FormGrant, Principal, granted_scopes
-from crm.storage.items import AccountItem, KeyItem, UserItem, account_pk, starting_with
+from crm.storage.items import KEY_MARK, AccountItem, KeyItem, UserItem, account_pk, key_sk, starting_with, user_sk
 
 PREFIX = "ck"
 FORM_PER_MINUTE = 10  # a form key's default rate: a person fills a form in far longer than 6 s
@@ -31,10 +31,6 @@ KEY_FORMAT = re.compile(
 
 def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def key_sk(key_id: str) -> str:
-    return f"KEY#{key_id}"
 
 
 def public_id(account_id: str, key_id: str) -> str:
@@ -51,7 +47,7 @@ def _ensure_account(account_id: str, user_id: int, user_name: str | None) -> Non
     now = times.now()
     for item in (
         AccountItem(account_pk(account_id), "ACCOUNT", name=account_id, created_at=now),
-        UserItem(account_pk(account_id), f"USER#{user_id}", user_id=user_id, name=user_name, created_at=now),
+        UserItem(account_pk(account_id), user_sk(user_id), user_id=user_id, name=user_name, created_at=now),
     ):
         try:
             item.save(condition=type(item).sk.does_not_exist())
@@ -138,7 +134,7 @@ def authenticate(key: str) -> Principal | None:
 
 
 def list_keys(account_id: str) -> list[KeyItem]:
-    return list(KeyItem.query(account_pk(check_account_id(account_id)), starting_with(KeyItem.sk, "KEY#")))
+    return list(KeyItem.query(account_pk(check_account_id(account_id)), starting_with(KeyItem.sk, KEY_MARK)))
 
 
 def revoke(key_public_id: str) -> bool:

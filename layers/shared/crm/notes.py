@@ -23,9 +23,9 @@ from crm.storage.items import (
     NoteItem,
     NoteRefItem,
     account_pk,
-    dependants_prefix,
     note_ref_sk,
     note_sk,
+    notes_prefix,
     starting_with,
     with_ref,
 )
@@ -58,7 +58,7 @@ def contact_of(principal: Principal, note_id: int) -> int:
 def listing(principal: Principal, contact_id: int, page: PageRequest) -> Page:
     """The contact's notes, newest first (as the contact shows its newest 25)."""
     contact = load_visible(principal, contact_id)
-    prefix = f"{dependants_prefix(contact_id)}N#"
+    prefix = notes_prefix(contact_id)
     pk = account_pk(principal.account_id)
     total = int(contact.notes_count or 0)
     return query_page(NoteItem, pk, starting_with(NoteItem.sk, prefix), page, total, scan_index_forward=False)

@@ -25,7 +25,7 @@ from crm.storage.items import (
     ContactItem,
     account_pk,
     contact_sk,
-    posting_sk,
+    posting_prefix,
     prefix_values,
     table_client,
 )
@@ -163,11 +163,11 @@ def _may_see(principal: Principal, item: Any) -> bool:
 
 
 def _ranges(query: Query) -> list[_Range]:
-    ranges = [_prefix(posting_sk(term, 0)[:-10]) for term in query.exact]
+    ranges = [_prefix(posting_prefix(term)) for term in query.exact]
     if query.since is not None:
-        low, high = posting_sk(f"u:{query.since}", 0)[:-10], "X#u;"  # ";" sorts right after ":"
+        low, high = posting_prefix(f"u:{query.since}"), posting_prefix("u;", whole=False)  # ";" sorts after ":"
         ranges.append(_Range("sk BETWEEN :low AND :high", {":low": {"S": low}, ":high": {"S": high}}))
-    return ranges + [_prefix(f"X#w:{word}", query.fields) for word in query.words]
+    return ranges + [_prefix(posting_prefix(f"w:{word}", whole=False), query.fields) for word in query.words]
 
 
 def indexed_under(item: Any, query: Query) -> bool:

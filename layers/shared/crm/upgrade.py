@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 from crm import index, tags
 from crm.storage.items import (
+    CONTACT_MARK,
+    TAG_MARKS,
     ContactItem,
     NoteItem,
     NoteRefItem,
     TagCountItem,
     account_pk,
-    dependants_prefix,
     note_ref_sk,
+    notes_prefix,
     starting_with,
     tag_sk,
 )
@@ -33,7 +35,7 @@ class Upgraded:
 
 def upgrade(account_id: str) -> Upgraded:
     pk, done, counted = account_pk(account_id), Upgraded(), {}
-    for contact in ContactItem.query(pk, starting_with(ContactItem.sk, "C#"), consistent_read=True):
+    for contact in ContactItem.query(pk, starting_with(ContactItem.sk, CONTACT_MARK), consistent_read=True):
         done.contacts += 1
         tags.moves(None, None, contact.tags, index.owner(contact), counted)
         if int(contact.notes_count or 0):
@@ -50,7 +52,7 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
         wanted[tag_sk(term)] = (move.name, move.everyone, move.private)
         for owner, n in move.owners.items():
             wanted[tag_sk(term, owner)] = (move.name, n, 0)
-    for prefix in ("TAG#", "TAGU#"):  # every tag's counts, and every owner's
+    for prefix in TAG_MARKS:  # every tag's counts, and every owner's
         for stale in TagCountItem.query(pk, starting_with(TagCountItem.sk, prefix), consistent_read=True):
             wanted.setdefault(stale.sk, (stale.name, 0, 0))
     for sk, (name, n, p) in wanted.items():
@@ -60,7 +62,7 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
 def _link_notes(pk: str, contact_id: int) -> int:
     """Write the ``N#`` item of each note of the contact that has none; how many it wrote."""
     linked = 0
-    for note in NoteItem.query(pk, starting_with(NoteItem.sk, f"{dependants_prefix(contact_id)}N#")):
+    for note in NoteItem.query(pk, starting_with(NoteItem.sk, notes_prefix(contact_id))):
         if note.refs:
             continue
         ref = note_ref_sk(int(note.id))

@@ -25,12 +25,15 @@ from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, next_id, query_page, transact
 from crm.storage.items import (
     ID_WIDTH,
+    IMPORT_MARK,
     AccountItem,
     CountItem,
     ImportItem,
     ImportKeyItem,
     account_of,
     account_pk,
+    count_sk,
+    import_marker_sk,
     import_sk,
     starting_with,
 )
@@ -82,7 +85,7 @@ def principal_of(job: Any) -> Principal:
 
 def _counts(tx: Any, account_id: str, user_id: int) -> None:
     pk = account_pk(account_id)
-    for sk in ("COUNT#imports", f"COUNT#imports#U{user_id}"):
+    for sk in (count_sk("imports"), count_sk("imports", user_id)):
         tx.update(CountItem(pk, sk), actions=[CountItem.imports.add(1)])
 
 
@@ -152,7 +155,7 @@ def dropped(account_id: str, key: str, version: str) -> Any | None:
     per object (a repeated event finds it); None if no such account exists."""
     pk = account_pk(account_id)
     object_id = json.dumps([key, version]).encode()  # unambiguous whatever characters the key has
-    marker_sk = f"IMPORTKEY#{hashlib.sha256(object_id).hexdigest()}"
+    marker_sk = import_marker_sk(hashlib.sha256(object_id).hexdigest())
     try:
         marker = ImportKeyItem.get(pk, marker_sk, consistent_read=True)
         return ImportItem.get(pk, import_sk(int(marker.import_id)), consistent_read=True)
@@ -199,11 +202,11 @@ def get(principal: Principal, import_id: int) -> Any:
 def listing(principal: Principal, page: PageRequest) -> Page:
     """Imports newest first (a key sees its user's; an admin, every one)."""
     pk = account_pk(principal.account_id)
-    count_sk = "COUNT#imports" if principal.is_admin else f"COUNT#imports#U{principal.user_id}"
+    counted = count_sk("imports", None if principal.is_admin else principal.user_id)
     try:
-        total = int(CountItem.get(pk, count_sk).imports)
+        total = int(CountItem.get(pk, counted).imports)
     except CountItem.DoesNotExist:
         total = 0
     condition = None if principal.is_admin else ImportItem.user_id == principal.user_id
-    imports = starting_with(ImportItem.sk, "I#")
+    imports = starting_with(ImportItem.sk, IMPORT_MARK)
     return query_page(ImportItem, pk, imports, page, total, filter_condition=condition, scan_index_forward=False)

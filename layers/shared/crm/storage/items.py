@@ -10,6 +10,8 @@ reach another account's data without naming it. Sort keys:
     COUNT#contacts                number of contacts, and how many are private
     COUNT#contacts#U<user id>     how many private contacts a user owns
     CF#<field id:010>             a custom field definition
+    CFNAME#<sha256 of its name>   holds a custom field's name for it (names are unique)
+    COUNT#custom_fields           how many custom fields the account has
     C#<contact id:010>            a contact (contacts list in id order with one Query)
     D#<contact id:010>#N#<id:010> a note of the contact
     N#<note id:010>               names the contact of a note, which is so found by its id alone
@@ -33,9 +35,11 @@ reach another account's data without naming it. Sort keys:
     IMPORTKEY#<hash>              names the import of a file dropped in the bucket (one per object)
     FORMS                         where the account's web forms may be posted from and send back to
     RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
+    IDEM#<key>                    a request's Idempotency-Key and its answer (crm.idempotency)
 
 Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
-dependants is one Query away, and none of it is read when contacts are listed.
+dependants is one Query away, and none of it is read when contacts are listed. The functions and
+marks below are the only place these keys are built or taken apart.
 """
 
 from __future__ import annotations
@@ -115,8 +119,60 @@ def history_sk(contact_id: int, number: int) -> str:
     return f"{dependants_prefix(contact_id)}H#{number:0{ID_WIDTH}d}"
 
 
+def notes_prefix(contact_id: int) -> str:
+    return f"{dependants_prefix(contact_id)}N#"
+
+
+def history_prefix(contact_id: int) -> str:
+    return f"{dependants_prefix(contact_id)}H#"
+
+
 def posting_sk(term: str, contact_id: int) -> str:
-    return f"X#{term}#{contact_id:0{ID_WIDTH}d}"
+    return f"{posting_prefix(term)}{contact_id:0{ID_WIDTH}d}"
+
+
+def posting_prefix(term: str, whole: bool = True) -> str:
+    """Where the postings of ``term`` start; not ``whole``: of every term that starts so."""
+    return f"X#{term}#" if whole else f"X#{term}"
+
+
+def count_sk(what: str, user_id: int | None = None) -> str:
+    """``COUNT#contacts`` (imports, calls, custom_fields...): the account's; with ``user_id``, that
+    user's share (``COUNT#contacts#U7``: the private contacts user 7 owns)."""
+    return f"COUNT#{what}" if user_id is None else f"COUNT#{what}#U{user_id}"
+
+
+def contact_counts_prefix(contact_id: int) -> str:
+    """Where a contact's own counts of its calls, messages and photos sort (crm.activities)."""
+    return f"{dependants_prefix(contact_id)}COUNT#"
+
+
+KEY_MARK, IMPORT_MARK, CUSTOM_FIELD_MARK = "KEY#", "I#", "CF#"
+TAG_MARKS = ("TAG#", "TAGU#")  # every tag's counts, and every owner's
+
+
+def user_sk(user_id: int) -> str:
+    return f"USER#{user_id}"
+
+
+def key_sk(key_id: str) -> str:
+    return f"{KEY_MARK}{key_id}"
+
+
+def rate_sk(key_id: str, window: int) -> str:
+    return f"RATE#{key_id}#{window}"
+
+
+def idempotency_sk(idempotency_key: str) -> str:
+    return f"IDEM#{idempotency_key}"
+
+
+def custom_field_name_sk(digest: str) -> str:
+    return f"CFNAME#{digest}"
+
+
+def import_marker_sk(digest: str) -> str:
+    return f"IMPORTKEY#{digest}"
 
 
 class Item(Model):
@@ -276,7 +332,7 @@ class TagCountItem(Item):
 
 
 def tag_sk(term: str, owner: int | None = None) -> str:
-    return f"TAG#{term}" if owner is None else f"TAGU#{owner}#{term}"
+    return f"{TAG_MARKS[0]}{term}" if owner is None else f"{TAG_MARKS[1]}{owner}#{term}"
 
 
 class NoteItem(Item):
@@ -337,7 +393,7 @@ class CustomFieldItem(Item):
 
 
 def custom_field_sk(field_id: int) -> str:
-    return f"CF#{field_id:0{ID_WIDTH}d}"
+    return f"{CUSTOM_FIELD_MARK}{field_id:0{ID_WIDTH}d}"
 
 
 class CustomFieldNameItem(Item):
@@ -453,7 +509,7 @@ class PhotoItem(_Record):
 
 
 def import_sk(import_id: int) -> str:
-    return f"I#{import_id:0{ID_WIDTH}d}"
+    return f"{IMPORT_MARK}{import_id:0{ID_WIDTH}d}"
 
 
 def import_errors_prefix(import_id: int) -> str:
