@@ -32,7 +32,9 @@ CUSTOM_FIELD = {
             "maxItems": custom_fields.MAX_VALUES,
             "description": "The values a list field takes (distinct); only for list fields",
         },
-        "is_required": {"type": "boolean", "default": False, "description": "Every contact must have a value"},
+        "is_required": openapi.or_null(
+            {"type": "boolean", "default": False, "description": "Every contact must have a value (null: false)"}
+        ),
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_at", "updated_at")},
         "version": {"type": "integer", "readOnly": True, "description": "The ETag (sent back: a conditional write)"},
     },

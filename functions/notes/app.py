@@ -16,7 +16,7 @@ lambda_handler = app.lambda_handler
 NOTE = {
     "type": "object",
     "properties": {
-        "subject": openapi.numbers_too(openapi.line()),
+        "subject": openapi.or_null(openapi.numbers_too(openapi.line())),
         "body": openapi.numbers_too({"type": "string", "maxLength": 32000}),
         **{name: {"type": "integer", "readOnly": True} for name in ("id", "contact_id", "user_id")},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_at", "updated_at")},
@@ -81,9 +81,9 @@ def delete_note(request: Request, contact_id: str, note_id: str) -> Response:
 REDMINE_NOTE = {
     "type": "object",
     "properties": {
-        "source_type": {"type": "string", "enum": [redmine.SOURCE_TYPE]},
+        "source_type": openapi.or_null({"type": "string", "enum": [redmine.SOURCE_TYPE]}),
         "source_id": {"type": "integer", "minimum": 1},
-        "subject": openapi.numbers_too(openapi.line()),
+        "subject": openapi.or_null(openapi.numbers_too(openapi.line())),
         "content": openapi.numbers_too({"type": "string", "maxLength": 32000}),
         "id": {"type": "integer", "readOnly": True},
         **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_on", "updated_on")},

@@ -57,8 +57,13 @@ NUMBER_AS_TEXT = {"type": "integer", "minimum": -DIGITS_MAX, "maximum": DIGITS_M
 # integer, a boolean, a date): the empty string, which crm.validation takes as not sent.
 NO_VALUE = {"type": "string", "maxLength": 0}
 _NOT_TEXT_KINDS = ("integer", "boolean", "date", "datetime")
-_EMPTY_IS_NONE = "x-empty-is-none"  # marks such a field until a body's schema says so
-_MARKS = (_TAKES_NUMBERS, _EMPTY_IS_NONE)
+_SENT_AS_TEXT = "x-sent-as-text"  # marks such a field (its kind) until a body's schema says so
+_NULL_IS_DEFAULT = "x-null-is-default"  # a field with a default: null sets it back to that
+_MARKS = (_TAKES_NUMBERS, _SENT_AS_TEXT, _NULL_IS_DEFAULT)
+# What crm.validation also takes for an integer (its digits as text) and for a boolean (true,
+# false, 1 or 0 as text, or the numbers 1 and 0).
+DIGITS_TEXT = {"type": "string", "pattern": "^[0-9]{1,15}$"}
+BOOLEAN_NUMBERS = {"enum": [0, 1]}
 
 
 def numbers_too(schema: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +82,9 @@ def _schema(field: Field, nullable: bool) -> dict[str, Any]:
     if field.kind in ("string", "text") and not field.choices and field.writable:
         schema[_TAKES_NUMBERS] = True
     if field.kind in _NOT_TEXT_KINDS and field.writable:
-        schema[_EMPTY_IS_NONE] = True
+        schema[_SENT_AS_TEXT] = field.kind
+    if field.default is not None and field.writable:
+        schema[_NULL_IS_DEFAULT] = True
     if field.default is not None and not isinstance(field.default, tuple):
         schema["default"] = field.default
     if not field.writable:
@@ -293,19 +300,29 @@ def texts(schema: dict[str, Any], filled: bool = False) -> dict[str, Any]:
 
 
 def _taking(schema: dict[str, Any], filled: bool) -> dict[str, Any]:
-    """A marked field's schema in a body: a text also as a number, an optional integer, boolean or
-    date also as the empty string (``filled``: a required field, which takes no empty value)."""
+    """A marked field's schema in a body, as crm.validation reads it: a text also as a whole
+    number; an integer also as its digits, a boolean also as text or as 1 and 0, and, unless
+    ``filled`` (a required field), the empty string as no value for either, and for a date; null
+    for a field with a default (it goes back to it)."""
     plain = unmarked(schema)
-    numbers, empty = schema.get(_TAKES_NUMBERS), schema.get(_EMPTY_IS_NONE) and not filled
+    kind = schema.get(_SENT_AS_TEXT)
     notes = {k: plain.pop(k) for k in ("readOnly", "writeOnly", "description", "default") if k in plain}
     options = plain.pop("anyOf", None) or [plain]
     options = [texts(option, filled) if option.get("type") != "null" else option for option in options]
-    extra = [NUMBER_AS_TEXT] if numbers else [NO_VALUE] if empty else []
-    if not extra:
-        return {**(options[0] if len(options) == 1 else {"anyOf": options}), **notes}
     nulls = [option for option in options if option.get("type") == "null"]
     kept = [option for option in options if option.get("type") != "null"]
-    return {"anyOf": [*kept, *extra, *nulls], **notes}
+    if schema.get(_TAKES_NUMBERS):
+        kept.append(NUMBER_AS_TEXT)
+    if kind == "integer":
+        kept.append(DIGITS_TEXT)
+    if kind == "boolean":
+        kept += [{"type": "string", "pattern": BOOLEAN_TEXT}, BOOLEAN_NUMBERS]
+    if kind is not None and not filled:
+        kept.append(NO_VALUE)
+    if schema.get(_NULL_IS_DEFAULT) and not filled and not nulls:
+        nulls.append({"type": "null"})
+    options = [*kept, *nulls]
+    return {**(options[0] if len(options) == 1 else {"anyOf": options}), **notes}
 
 
 def unmarked(schema: Any) -> Any:
@@ -333,7 +350,8 @@ def _as_sent_text(schema: dict[str, Any]) -> dict[str, Any]:
     empty value clears it), and no number beside a text (its digits are text)."""
     if "anyOf" not in schema:
         return schema
-    options = [option for option in schema["anyOf"] if option.get("type") != "null" and option != NUMBER_AS_TEXT]
+    dropped = (NUMBER_AS_TEXT, BOOLEAN_NUMBERS, DIGITS_TEXT)  # as text, another option holds them
+    options = [option for option in schema["anyOf"] if option.get("type") != "null" and option not in dropped]
     rest = {k: v for k, v in schema.items() if k != "anyOf"}
     return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
 
@@ -462,12 +480,20 @@ CONTACT_SENT = {
     "properties": {
         **CONTACT["properties"],
         "name": {**numbers_too(line()), "writeOnly": True, "description": "First and last name"},
-        "notes": {"type": "string", "maxLength": 32000, "writeOnly": True, "description": "A new contact's first note"},
+        "notes": {
+            **or_null({"type": "string", "maxLength": 32000}),
+            "writeOnly": True,
+            "description": "A new contact's first note",
+        },
         "email": {**_TEXTS, "writeOnly": True, "description": "Comma-separated emails, in order"},
         "phone": {**_TEXTS, "writeOnly": True, "description": "Comma-separated phones: business, mobile, home"},
         "tag_list": {**_TEXTS, "writeOnly": True, "description": "The same as tags"},
-        "website": {**line(), "writeOnly": True, "description": "The same as url"},
-        "project_id": {"type": "string", "maxLength": 64, "writeOnly": True, "description": "Adds a project"},
+        "website": {**or_null(numbers_too(line())), "writeOnly": True, "description": "The same as url"},
+        "project_id": {
+            **or_null({"anyOf": [{"type": "string", "maxLength": 64}, NUMBER_AS_TEXT]}),
+            "writeOnly": True,
+            "description": "Adds a project (an id or an identifier)",
+        },
         "visibility": {"enum": [0, 1, 2, "0", "1", "2"], "writeOnly": True, "description": "2 is private"},
         "address_attributes": {
             "type": "object",
