@@ -316,8 +316,8 @@ def _taking(schema: dict[str, Any], filled: bool) -> dict[str, Any]:
     if kind == "integer":
         kept.append(DIGITS_TEXT)
     if kind == "boolean":
-        kept += [{"type": "string", "pattern": BOOLEAN_TEXT}, BOOLEAN_NUMBERS]
-    if kind is not None and not filled:
+        kept += [BOOLEAN_AS_TEXT, BOOLEAN_NUMBERS]  # its text takes the empty string already
+    elif kind is not None and not filled:
         kept.append(NO_VALUE)
     if schema.get(_NULL_IS_DEFAULT) and not filled and not nulls:
         nulls.append({"type": "null"})
@@ -350,7 +350,7 @@ def _as_sent_text(schema: dict[str, Any]) -> dict[str, Any]:
     empty value clears it), and no number beside a text (its digits are text)."""
     if "anyOf" not in schema:
         return schema
-    dropped = (NUMBER_AS_TEXT, BOOLEAN_NUMBERS, DIGITS_TEXT)  # as text, another option holds them
+    dropped = (NUMBER_AS_TEXT, BOOLEAN_NUMBERS, DIGITS_TEXT, BOOLEAN_AS_TEXT)  # as text, another holds them
     options = [option for option in schema["anyOf"] if option.get("type") != "null" and option not in dropped]
     rest = {k: v for k, v in schema.items() if k != "anyOf"}
     return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
@@ -363,6 +363,7 @@ _NOT_XML_TEXT = r"\u007f"
 # or 0 in any case, with the whitespace str.strip() takes around it; empty is no value.
 _STRIPPED = _SPACE + r"\u000b\u000c\u001c-\u001f"
 BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
+BOOLEAN_AS_TEXT = {"type": "string", "pattern": BOOLEAN_TEXT}
 
 
 def _as_text(schema: dict[str, Any], xml: bool = True) -> dict[str, Any]:
@@ -373,7 +374,7 @@ def _as_text(schema: dict[str, Any], xml: bool = True) -> dict[str, Any]:
     if "anyOf" in schema:
         return {**schema, "anyOf": [_as_text(option, xml) for option in schema["anyOf"]]}
     if schema.get("type") == "boolean":
-        return {"type": "string", "pattern": BOOLEAN_TEXT, **notes}
+        return {**BOOLEAN_AS_TEXT, **notes}
     if schema.get("type") == "integer":
         first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
         return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
