@@ -606,11 +606,26 @@ def test_curl_create_example_creates_a_company_in_project_support(server: Server
     [
         ({"last_name": "Smith"}, "First name cannot be blank"),
         ({"first_name": "John", "visibility": "5"}, "Visibility must be 0 (project), 1 (public) or 2 (private)"),
+        ({"first_name": "John", "visibility": "2.0"}, "Visibility must be 0 (project), 1 (public) or 2 (private)"),
+        (
+            {"first_name": "John", "email": "a@example.com,b@example.com,c@example.com,d@example.com"},
+            "Email takes at most 3 comma-separated values",
+        ),
+        ({"first_name": "John", "phone": "1, 2, 3, 4"}, "Phone takes at most 3 comma-separated values"),
         ({"first_name": "John", "is_company": "maybe"}, "Is company must be true or false"),
         ({"first_name": "John", "assigned_to_id": "boss"}, "Assigned to id must be a whole number from 0"),
         ({"first_name": "John", "shoe_size": "9"}, "Unknown fields: shoe_size"),
     ],
-    ids=["blank-first-name", "visibility", "is-company", "assigned-to-id", "unknown-field"],
+    ids=[
+        "blank-first-name",
+        "visibility",
+        "visibility-fraction",
+        "fourth-email",
+        "fourth-phone",
+        "is-company",
+        "assigned-to-id",
+        "unknown-field",
+    ],
 )
 def test_an_invalid_contact_is_422_in_json_and_xml(redmine: Redmine, contact: dict[str, str], message: str) -> None:
     """An invalid create is 422 with ``{"errors": [...]}`` in JSON and ``<errors><error>`` in XML, and

@@ -144,7 +144,7 @@ def test_a_line_break_is_refused_in_one_line_fields_and_splits_no_header(server:
 
 @pytest.mark.parametrize("text", ["A\x01", "A&#1;", "A&#xFFFE;", "A\uffff"])
 def test_in_xml_a_character_xml_cannot_carry_is_malformed_xml(server: Server, contacts: int, text: str) -> None:
-    # The document's XML bodies leave these to XML (crm.http.openapi._NOT_XML_TEXT): no field sees them.
+    # XML 1.0 cannot carry these, even as references: the document is refused before a field is read.
     body = f"<contact><first_name>{text}</first_name></contact>".encode()
     status, headers, data, _ = _post(server, "/contacts.xml", body, "application/xml")
     assert (status, headers["content-type"]) == (400, XML_TYPE)

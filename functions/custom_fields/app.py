@@ -16,11 +16,14 @@ from crm.http.api import Api, Request, resource_id
 app = Api("custom_fields")
 lambda_handler = app.lambda_handler
 
+# From the definition's field table (what crm.validation takes of each), with the two fields
+# crm.custom_fields checks itself.
+_DEFINED = openapi.record(custom_fields.FIELDS, "name", "field_format")["properties"]
 CUSTOM_FIELD = {
     "type": "object",
     "properties": {
-        "id": {"type": "integer", "readOnly": True},
-        "name": {**openapi.line(), "description": "Unique in the account, whatever its case"},
+        "id": _DEFINED["id"],
+        "name": {**_DEFINED["name"], "description": "Unique in the account, whatever its case"},
         "field_format": {
             "type": "string",
             "enum": list(custom_fields.FORMATS),
@@ -32,11 +35,10 @@ CUSTOM_FIELD = {
             "maxItems": custom_fields.MAX_VALUES,
             "description": "The values a list field takes (distinct); only for list fields",
         },
-        "is_required": openapi.or_null(
-            {"type": "boolean", "default": False, "description": "Every contact must have a value (null: false)"}
-        ),
-        **{name: {"type": "string", "format": "date-time", "readOnly": True} for name in ("created_at", "updated_at")},
-        "version": {"type": "integer", "readOnly": True, "description": "The ETag (sent back: a conditional write)"},
+        "is_required": {**_DEFINED["is_required"], "description": "Every contact must have a value (null: false)"},
+        "created_at": _DEFINED["created_at"],
+        "updated_at": _DEFINED["updated_at"],
+        "version": {**_DEFINED["version"], "description": "The ETag (sent back: a conditional write)"},
     },
     "required": ["name", "field_format"],
 }

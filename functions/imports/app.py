@@ -29,11 +29,17 @@ _PRINTABLE = "[^\\u0000-\\u001f]"
 ASKED["filename"] = {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*$"}
 # Without a format, the filename's extension (whatever its case) must tell it.
 _EXTENSIONS = "|".join("".join(f"[{c}{c.upper()}]" for c in extension) for extension in jobs.EXTENSIONS)
+# A request: null is as if not sent (a blank format is guessed, on_duplicate is its default).
+NAMED_BY_FORMAT = {
+    "type": "object",
+    "properties": {**ASKED, **{name: openapi.or_null(ASKED[name]) for name in ("filename", "on_duplicate")}},
+    "required": ["format"],
+}
 NAMED_BY_FILE = {
     "type": "object",
     "properties": {
-        **ASKED,
-        "format": {**ASKED["format"], "enum": [*jobs.FORMATS, ""]},  # blank: guessed
+        **NAMED_BY_FORMAT["properties"],
+        "format": openapi.or_null({**ASKED["format"], "enum": [*jobs.FORMATS, ""]}),  # blank: guessed
         "filename": {**ASKED["filename"], "pattern": f"^{_PRINTABLE}*\\.({_EXTENSIONS})$"},
     },
     "required": ["filename"],
@@ -93,7 +99,7 @@ def list_imports(request: Request) -> Response:
     "/imports",
     summary="Ask for an import: PUT the file to upload_url, then follow GET /imports/{id}",
     status=201,
-    body={"anyOf": [{"type": "object", "properties": ASKED, "required": ["format"]}, NAMED_BY_FILE]},
+    body={"anyOf": [NAMED_BY_FORMAT, NAMED_BY_FILE]},
     returns=ONE,
 )
 def create_import(request: Request) -> Response:

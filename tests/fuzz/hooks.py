@@ -1,29 +1,61 @@
 """schemathesis hooks for tests/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
-An XML body's null is written as an empty element, as XML clients leave a value out. schemathesis's
-own XML writer spells it ``null``, a text like any other, while its coverage phase takes null and
-the empty string to be the same element; so a "null" it calls invalid would reach the API as a
-valid text. Everything else is written by schemathesis's writer, unchanged.
+XML bodies are written by schemathesis's own writer, with two changes, so that the request sent is
+the one the check judges:
+
+- A null is an empty element, as XML clients leave a value out. The writer spells it ``null``, a
+  text like any other, while the coverage phase takes null and the empty string to be the same
+  element; so a "null" it calls invalid would reach the API as a valid text.
+- A character XML 1.0 cannot carry (a control character, U+FFFE, U+FFFF) is written as a character
+  reference, which an XML parser refuses, as a client that sent it would be refused. The writer
+  drops such characters, so a text it calls invalid for holding one would arrive valid.
+
+``ast.parse`` is serialised: with two workers, hypothesis parses source files in both threads to
+describe its filters, and CPython 3.11 shares the AST builder's recursion count between threads
+(python/cpython#106905), so a run failed now and then with "AST constructor recursion depth
+mismatch" inside schemathesis, not in the API.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+import threading
+import uuid
 from typing import Any
 
 import schemathesis
 from schemathesis.transport.serialization import serialize_xml
 
+_parse = ast.parse
+_parsing = threading.Lock()
 
-def _blank(value: Any) -> Any:
+
+def _parse_alone(*args: Any, **kwargs: Any) -> Any:
+    with _parsing:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_alone
+
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _prepared(value: Any, marker: str) -> Any:
+    """Nulls blanked; each character XML cannot carry replaced by a marker naming its code point."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return NOT_IN_XML.sub(lambda found: f"{marker}{ord(found.group()):x}{marker}", value)
     if isinstance(value, dict):
-        return {key: _blank(item) for key, item in value.items()}
+        return {key: _prepared(item, marker) for key, item in value.items()}
     if isinstance(value, list):
-        return [_blank(item) for item in value]
+        return [_prepared(item, marker) for item in value]
     return value
 
 
 @schemathesis.serializer("application/xml", "text/xml")
-def xml_without_null(ctx: Any, value: Any) -> bytes:
-    return serialize_xml(ctx.case, _blank(value))["data"]
+def xml_as_sent(ctx: Any, value: Any) -> bytes:
+    marker = "X" + uuid.uuid4().hex  # letters and digits: the writer passes them unescaped
+    written = serialize_xml(ctx.case, _prepared(value, marker))["data"]
+    return re.sub(f"{marker}([0-9a-f]+){marker}".encode(), rb"&#x\1;", written)

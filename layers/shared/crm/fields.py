@@ -13,6 +13,7 @@ from typing import Any
 STRING_MAX = 255
 TEXT_MAX = 32_000
 LIST_MAX = 50
+LIST_ITEM_MAX = 64  # characters of a tag or a project id
 RECORDS_MAX = 100
 INT_MAX = 2**53  # what JSON clients can hold exactly
 # A whole number sent for a text (the minimal API sends phones as numbers) is taken as its digits,

@@ -21,6 +21,7 @@ from crm.fields import (
     ECHOED,
     EMAIL,
     INT_MAX,
+    LIST_ITEM_MAX,
     LIST_MAX,
     NOTE_FIELDS,
     RECORDS_MAX,
@@ -104,8 +105,8 @@ def _list(field: Field, value: Any, errors: list[str]) -> list[str] | None:
         return None
     items = [str(v).strip() for v in value if str(v).strip()]
     items = list(dict.fromkeys(items))  # keep order, drop repeats
-    if len(items) > LIST_MAX or any(len(v) > 64 or CONTROL.search(v) for v in items):
-        errors.append(f"{field.label} takes at most {LIST_MAX} values of at most 64 characters")
+    if len(items) > LIST_MAX or any(len(v) > LIST_ITEM_MAX or CONTROL.search(v) for v in items):
+        errors.append(f"{field.label} takes at most {LIST_MAX} values of at most {LIST_ITEM_MAX} characters")
         return None
     return items
 

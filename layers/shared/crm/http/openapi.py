@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.fields import CONTACT_FIELDS, DIGITS_MAX, INT_MAX, Field
-from crm.http.dialects.redmine import ADDRESS, ARRAYS
+from crm.fields import CONTACT_FIELDS, DIGITS_MAX, INT_MAX, LIST_ITEM_MAX, STRING_MAX, Field
+from crm.http.dialects.redmine import ADDRESS, ARRAYS, LISTS, VISIBILITY
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 # What no text field takes (crm.fields.CONTROL), and the whitespace a blank value is made of
@@ -32,8 +32,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "datetime": {"type": "string", "format": "date-time"},
     "email": {"type": "string", "maxLength": 255, "pattern": EMAIL},
     "text": {"type": "string", "maxLength": 32000},
-    "tags": {"type": "array", "items": {"type": "string", "maxLength": 64}},
-    "ids": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": LIST_ITEM_MAX}},
+    "ids": {"type": "array", "items": {"type": "string", "maxLength": LIST_ITEM_MAX}},
     "records": {
         "type": "array",
         "items": {
@@ -59,7 +59,8 @@ NO_VALUE = {"type": "string", "maxLength": 0}
 _NOT_TEXT_KINDS = ("integer", "boolean", "date", "datetime")
 _SENT_AS_TEXT = "x-sent-as-text"  # marks such a field (its kind) until a body's schema says so
 _NULL_IS_DEFAULT = "x-null-is-default"  # a field with a default: null sets it back to that
-_MARKS = (_TAKES_NUMBERS, _SENT_AS_TEXT, _NULL_IS_DEFAULT)
+_LISTED = "x-listed"  # a list of texts (tags, project ids): also comma-separated text, or a number
+_MARKS = (_TAKES_NUMBERS, _SENT_AS_TEXT, _NULL_IS_DEFAULT, _LISTED)
 # What crm.validation also takes for an integer (its digits as text) and for a boolean (true,
 # false, 1 or 0 as text, or the numbers 1 and 0).
 DIGITS_TEXT = {"type": "string", "pattern": "^[0-9]{1,15}$"}
@@ -85,6 +86,8 @@ def _schema(field: Field, nullable: bool) -> dict[str, Any]:
         schema[_SENT_AS_TEXT] = field.kind
     if field.default is not None and field.writable:
         schema[_NULL_IS_DEFAULT] = True
+    if field.kind in ("tags", "ids") and field.writable:
+        schema[_LISTED] = True
     if field.default is not None and not isinstance(field.default, tuple):
         schema["default"] = field.default
     if not field.writable:
@@ -311,6 +314,9 @@ def _taking(schema: dict[str, Any], filled: bool) -> dict[str, Any]:
     options = [texts(option, filled) if option.get("type") != "null" else option for option in options]
     nulls = [option for option in options if option.get("type") == "null"]
     kept = [option for option in options if option.get("type") != "null"]
+    if schema.get(_LISTED):
+        kept = [{**option, "items": LIST_ITEM} if option.get("type") == "array" else option for option in kept]
+        kept += [LIST_TEXT, NUMBER_AS_TEXT]
     if schema.get(_TAKES_NUMBERS):
         kept.append(NUMBER_AS_TEXT)
     if kind == "integer":
@@ -352,36 +358,54 @@ def _as_sent_text(schema: dict[str, Any]) -> dict[str, Any]:
         return schema
     dropped = (NUMBER_AS_TEXT, BOOLEAN_NUMBERS, DIGITS_TEXT, BOOLEAN_AS_TEXT)  # as text, another holds them
     options = [option for option in schema["anyOf"] if option.get("type") != "null" and option not in dropped]
+    if LIST_TEXT in options:  # a list is sent as its comma-separated text
+        options = [LIST_TEXT]
     rest = {k: v for k, v in schema.items() if k != "anyOf"}
     return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
 
 
-# The characters no text field takes that XML 1.0 can carry at all: a document holding any other
-# of _NOT_TEXT is malformed (400) before a field is read, so XML's patterns leave them to XML.
-_NOT_XML_TEXT = r"\u007f"
 # A boolean sent as text (a form field, an XML element), as crm.validation reads it: true, false, 1
 # or 0 in any case, with the whitespace str.strip() takes around it; empty is no value.
-_STRIPPED = _SPACE + r"\u000b\u000c\u001c-\u001f"
+_STRIPPED_CONTROLS = r"\u000b\u000c\u001c-\u001f"  # which XML 1.0 cannot carry
+_STRIPPED = _SPACE + _STRIPPED_CONTROLS
 BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
 BOOLEAN_AS_TEXT = {"type": "string", "pattern": BOOLEAN_TEXT}
 
 
-def _as_text(schema: dict[str, Any], xml: bool = True) -> dict[str, Any]:
+def _trimmed(excluded: str, longest: int) -> str:
+    """A text without ``excluded`` characters (nor _NOT_TEXT) that str.strip() trims to at most
+    ``longest`` characters, or to nothing."""
+    inner, edge = f"[^{_NOT_TEXT}{excluded}]", f"[^{_NOT_TEXT}{excluded}{_STRIPPED}]"
+    return f"[{_STRIPPED}]*({edge}({inner}{{0,{longest - 2}}}{edge})?)?[{_STRIPPED}]*"
+
+
+def _separated(part: str, most: int | None = None) -> str:
+    """Comma-separated ``part``s (at most ``most`` of them)."""
+    return f"^{part}(,{part}){{0,{most - 1}}}$" if most else f"^{part}(,{part})*$"
+
+
+# A list's entries as crm.validation reads them: each trimmed, then at most LIST_ITEM_MAX long;
+# blank ones are left out. Sent as text, the entries are separated by commas.
+LIST_ITEM = {"type": "string", "pattern": f"^{_trimmed('', LIST_ITEM_MAX)}$"}
+LIST_TEXT = {"type": "string", "pattern": _separated(_trimmed(",", LIST_ITEM_MAX))}
+
+
+def _as_text(schema: dict[str, Any], xml: bool) -> dict[str, Any]:
     """A value as the text a form field or an XML element carries: a number's digits (up to 15,
-    which every client holds exactly), a boolean as BOOLEAN_TEXT; ``xml``: a text is held only to
-    what XML can carry (the rest makes the document malformed: a 400 before any field is read)."""
+    which every client holds exactly), a boolean as BOOLEAN_TEXT. ``xml``: a pattern no longer
+    takes the controls str.strip() trims, which an XML document cannot carry (it is malformed: 400)."""
     notes = {k: v for k, v in schema.items() if k in ("description", "readOnly", "writeOnly")}
     if "anyOf" in schema:
         return {**schema, "anyOf": [_as_text(option, xml) for option in schema["anyOf"]]}
     if schema.get("type") == "boolean":
-        return {**BOOLEAN_AS_TEXT, **notes}
+        return _as_text({**BOOLEAN_AS_TEXT, **notes}, xml)
     if schema.get("type") == "integer":
         first = "1-9" if schema.get("minimum", 0) >= 1 else "0-9"
         return {"type": "string", "pattern": f"^[{first}][0-9]{{0,14}}$", **notes}
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         return {**schema, "items": _as_text(schema["items"], xml)}
     if xml and isinstance(schema.get("pattern"), str):
-        return {**schema, "pattern": schema["pattern"].replace(_NOT_TEXT, _NOT_XML_TEXT)}
+        return {**schema, "pattern": schema["pattern"].replace(_STRIPPED_CONTROLS, "")}
     return schema
 
 
@@ -474,7 +498,12 @@ def _text_or_list(schema: Any) -> Any:
 
 # --- the contact's bodies (after the helpers they are built with) ---------------------------
 
-_TEXTS = {"anyOf": [line(), {"type": "array", "items": line()}]}
+
+# Redmine CRM's ``email`` and ``phone``: at most as many comma-separated values as they have
+# slots, each trimmed, then held to its slot's rules.
+_IN_ADDRESS = f"[^@,{_NOT_TEXT}{_STRIPPED}]+"
+EMAILS = _separated(f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*", len(LISTS["email"]))
+PHONES = _separated(_trimmed("\\n\\r,", STRING_MAX), len(LISTS["phone"]))
 # What a contact's body may carry beside the model's fields: the dialects' names for them.
 CONTACT_SENT = {
     **CONTACT,
@@ -486,16 +515,31 @@ CONTACT_SENT = {
             "writeOnly": True,
             "description": "A new contact's first note",
         },
-        "email": {**_TEXTS, "writeOnly": True, "description": "Comma-separated emails, in order"},
-        "phone": {**_TEXTS, "writeOnly": True, "description": "Comma-separated phones: business, mobile, home"},
-        "tag_list": {**_TEXTS, "writeOnly": True, "description": "The same as tags"},
+        "email": {
+            **or_null({"type": "string", "pattern": EMAILS}),
+            "writeOnly": True,
+            "description": "Up to 3 comma-separated emails: email_address, _2, _3 (null empties the first)",
+        },
+        "phone": {
+            **or_null(numbers_too({"type": "string", "pattern": PHONES})),
+            "writeOnly": True,
+            "description": "Up to 3 comma-separated phones: business, mobile, home (null empties the first)",
+        },
+        "tag_list": {**CONTACT["properties"]["tags"], "writeOnly": True, "description": "The same as tags"},
         "website": {**or_null(numbers_too(line())), "writeOnly": True, "description": "The same as url"},
         "project_id": {
             **or_null({"anyOf": [{"type": "string", "maxLength": 64}, NUMBER_AS_TEXT]}),
             "writeOnly": True,
             "description": "Adds a project (an id or an identifier)",
         },
-        "visibility": {"enum": [0, 1, 2, "0", "1", "2"], "writeOnly": True, "description": "2 is private"},
+        "visibility": {
+            "anyOf": [
+                {"type": "integer", "enum": [*map(int, VISIBILITY)]},
+                {"type": "string", "pattern": f"^[{_STRIPPED}]*[{''.join(VISIBILITY)}][{_STRIPPED}]*$"},
+            ],
+            "writeOnly": True,
+            "description": "0 (project) or 1 (public): not private; 2: private",
+        },
         "address_attributes": {
             "type": "object",
             "properties": {name: CONTACT["properties"][field] for name, field in ADDRESS.items()},

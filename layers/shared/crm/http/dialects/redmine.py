@@ -38,6 +38,7 @@ EMAIL_SLOTS = ("email_address", "email_address_2", "email_address_3")
 ARRAYS = {"phones": (PHONE_SLOTS, "number"), "emails": (EMAIL_SLOTS, "address")}
 LISTS = {"phone": PHONE_SLOTS[:3], "email": EMAIL_SLOTS}  # the minimal API sends these too
 RENAMED = {"website": "url", "tag_list": "tags"}
+VISIBILITY = ("0", "1", "2")  # project, public, private
 NAMES = frozenset({*LISTS, *ARRAYS, *RENAMED, "project_id", "visibility", "address_attributes"})
 
 
@@ -88,7 +89,10 @@ def read(sent: Sent) -> None:
     for name in [name for name in body if name in NAMES]:
         value = body.pop(name)
         if name in LISTS:
-            aliased.update(zip(LISTS[name], _split(value), strict=False))
+            parts = _split(value)
+            if len(parts) > len(LISTS[name]):  # refused rather than cut: nothing sent is lost
+                sent.refused.append(f"{name.capitalize()} takes at most {len(LISTS[name])} comma-separated values")
+            aliased.update(zip(LISTS[name], parts, strict=False))
         elif name in ARRAYS:
             aliased.update(_from_array(name, value, body, sent.refused))
         elif name in RENAMED:
@@ -96,8 +100,8 @@ def read(sent: Sent) -> None:
         elif name == "project_id":
             projects.extend(value if isinstance(value, list) else [value])
         elif name == "visibility":
-            level = str(value).strip()
-            if level not in ("0", "1", "2"):
+            level = value.strip() if isinstance(value, str) else str(value) if type(value) is int else None
+            if level not in VISIBILITY:  # its digit, or the number (True is not 1)
                 sent.refused.append("Visibility must be 0 (project), 1 (public) or 2 (private)")
             aliased["is_private"] = level == "2"
         else:
