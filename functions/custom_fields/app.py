@@ -43,6 +43,14 @@ CUSTOM_FIELD = {
     "required": ["name", "field_format"],
 }
 ONE = openapi.wrapped("custom_field", CUSTOM_FIELD)
+# What a write takes: null possible values are none.
+SENT = {
+    **CUSTOM_FIELD,
+    "properties": {
+        **CUSTOM_FIELD["properties"],
+        "possible_values": openapi.or_null(CUSTOM_FIELD["properties"]["possible_values"]),
+    },
+}
 
 
 def _show(request: Request, item: object, status: int = 200) -> Response:
@@ -69,7 +77,7 @@ def list_custom_fields(request: Request) -> Response:
     summary="Define a custom field (admin keys)",
     scope=ADMIN,
     status=201,
-    body=CUSTOM_FIELD,
+    body=SENT,
     returns=ONE,
 )
 def create_custom_field(request: Request) -> Response:
@@ -86,7 +94,7 @@ def show_custom_field(request: Request, custom_field_id: str) -> Response:
     "/custom_fields/<custom_field_id>",
     summary="Change a custom field (admin keys); If-Match makes it conditional",
     scope=ADMIN,
-    body=CUSTOM_FIELD,
+    body=SENT,
     returns=ONE,
 )
 def update_custom_field(request: Request, custom_field_id: str) -> Response:

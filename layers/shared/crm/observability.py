@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 # Reads and the authorizer emit no metric; that is expected, not worth a warning per container.
 warnings.filterwarnings("ignore", message="No application metrics to publish")

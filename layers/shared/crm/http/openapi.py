@@ -315,7 +315,8 @@ def _taking(schema: dict[str, Any], filled: bool) -> dict[str, Any]:
     nulls = [option for option in options if option.get("type") == "null"]
     kept = [option for option in options if option.get("type") != "null"]
     if schema.get(_LISTED):
-        kept = [{**option, "items": LIST_ITEM} if option.get("type") == "array" else option for option in kept]
+        entry = {"anyOf": [LIST_ITEM, NUMBER_AS_TEXT]}
+        kept = [{**option, "items": entry} if option.get("type") == "array" else option for option in kept]
         kept += [LIST_TEXT, NUMBER_AS_TEXT]
     if schema.get(_TAKES_NUMBERS):
         kept.append(NUMBER_AS_TEXT)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from functools import cache
 from typing import IO, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -34,6 +33,8 @@ DOWNLOAD_SECONDS = 300  # a download URL's: to be used now, not stored
 def _client(endpoint: str | None, region: str) -> Any:
     # Off AWS (an embedded S3 on loopback) bucket names cannot be host names: path style.
     style = "path" if endpoint else "virtual"
+    import boto3  # here: most requests sign no URL, and a cold start need not load it
+
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
