@@ -118,7 +118,7 @@ def record(fields: tuple[Field, ...], *required: str) -> dict[str, Any]:
 
 
 CONTACT = record(CONTACT_FIELDS, "first_name")
-_CONTACT_ID = {"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "The contact's id"}
+_CONTACT_ID = {"oneOf": [{"type": "string", "pattern": TEXT}, {"type": "integer"}], "description": "The contact's id"}
 # The minimal JSON API's edit and delete bodies.
 MINIMAL_DELETE = {
     "anyOf": [
