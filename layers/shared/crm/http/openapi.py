@@ -519,17 +519,17 @@ CONTACT_SENT = {
         "email": {
             **or_null({"type": "string", "pattern": EMAILS}),
             "writeOnly": True,
-            "description": "Up to 3 comma-separated emails: email_address, _2, _3 (null empties the first)",
+            "description": f"Comma-separated, filling {', '.join(LISTS['email'])} (null empties the first)",
         },
         "phone": {
             **or_null(numbers_too({"type": "string", "pattern": PHONES})),
             "writeOnly": True,
-            "description": "Up to 3 comma-separated phones: business, mobile, home (null empties the first)",
+            "description": f"Comma-separated, filling {', '.join(LISTS['phone'])} (null empties the first)",
         },
         "tag_list": {**CONTACT["properties"]["tags"], "writeOnly": True, "description": "The same as tags"},
         "website": {**or_null(numbers_too(line())), "writeOnly": True, "description": "The same as url"},
         "project_id": {
-            **or_null({"anyOf": [{"type": "string", "maxLength": 64}, NUMBER_AS_TEXT]}),
+            **or_null({"anyOf": [{"type": "string", "maxLength": LIST_ITEM_MAX}, NUMBER_AS_TEXT]}),
             "writeOnly": True,
             "description": "Adds a project (an id or an identifier)",
         },
