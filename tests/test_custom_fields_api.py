@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from crm import custom_fields, custom_values
 from crm.auth import Principal, granted_scopes
@@ -132,6 +133,45 @@ def test_create_accepts_flat_json_a_form_and_defaults(admin: Client) -> None:
     assert (made["name"], made["field_format"], made["possible_values"]) == ("Tier", "list", ["Gold, plus", "Silver"])
     assert made["is_required"] is True
     assert ids(listed(admin)) == [1, 2]
+
+
+# Possible values as text (a form's text area) and as a list's entries: (what is sent, what is kept).
+LINES_SENT = [
+    ("Gold\r\nSilver\n\n  Bronze  \r", ["Gold", "Silver", "Bronze"]),
+    (" \u00a0\n\x0bTin\x1f\n", ["Tin"]),  # what str.strip() takes around a value goes
+    ("One, two; three", ["One, two; three"]),
+    ("\n".join(f"v{n}" for n in range(100)) + "\n\n", [f"v{n}" for n in range(100)]),
+    ("x" * 255, ["x" * 255]),
+    ("\n".join(f"v{n}" for n in range(101)), None),
+    ("x" * 256, None),
+    ("a\x0bb", None),  # a vertical tab inside a value is a control, not a line break
+    ("a\ufffeb", None),
+]
+ENTRIES_SENT = [
+    (["Gold", " Silver "], ["Gold", "Silver"]),
+    ([7, {"value": "Gold"}, {"value": 8, "label": "ignored"}], ["7", "Gold", "8"]),
+    ([" "], None),
+    ([10**15], None),  # past the digits every client holds exactly
+    ([True], None),
+    ([{"label": "no value"}], None),
+]
+
+
+@pytest.mark.parametrize(("sent", "kept"), LINES_SENT + ENTRIES_SENT)
+def test_the_document_takes_the_possible_values_the_api_takes(admin: Client, sent: Any, kept: Any) -> None:
+    """What the API keeps of each way to send possible values, and that the OpenAPI document's
+    schema of them takes exactly what the API takes (schemathesis holds the API to it)."""
+    document = admin.get("/openapi.json").json()
+    body = document["paths"]["/custom_fields"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schema = body["anyOf"][0]["properties"]["possible_values"]
+    reply = admin.post(path(), {"name": "Tier", "field_format": "list", "possible_values": sent})
+    if kept is None:
+        assert reply.status == 422, reply.text
+        assert errors(reply)[0].startswith("Possible values"), reply.text
+    else:
+        assert reply.status == 201, reply.text
+        assert reply.json()["custom_field"]["possible_values"] == kept
+    assert Draft202012Validator(schema).is_valid(sent) == (kept is not None)
 
 
 def test_create_and_show_in_rails_xml(admin: Client) -> None:

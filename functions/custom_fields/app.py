@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from crm import custom_fields
 from crm.auth import ADMIN
+from crm.fields import STRING_MAX
 from crm.http import openapi, views
 from crm.http.api import Api, Request, resource_id
 
@@ -43,14 +44,26 @@ CUSTOM_FIELD = {
     "required": ["name", "field_format"],
 }
 ONE = openapi.wrapped("custom_field", CUSTOM_FIELD)
-# What a write takes: null possible values are none.
-SENT = {
-    **CUSTOM_FIELD,
-    "properties": {
-        **CUSTOM_FIELD["properties"],
-        "possible_values": openapi.or_null(CUSTOM_FIELD["properties"]["possible_values"]),
-    },
+# What a write takes as possible values (crm.custom_fields reads them): a list of texts, numbers or
+# Redmine's {"value": ...}, each trimmed and not blank; a text of one value a line; null for none.
+# That they are distinct once trimmed is checked too (422), which a schema cannot say.
+_ENTRY = {"anyOf": [openapi.filled(STRING_MAX), openapi.NUMBER_AS_TEXT]}
+_POSSIBLE_VALUES = {
+    "anyOf": [
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [*_ENTRY["anyOf"], {"type": "object", "properties": {"value": _ENTRY}, "required": ["value"]}]
+            },
+            "maxItems": custom_fields.MAX_VALUES,
+            "uniqueItems": True,
+        },
+        {**openapi.lines(STRING_MAX, custom_fields.MAX_VALUES), "description": "One value a line"},
+        {"type": "null"},
+    ],
+    "description": "The values a list field takes (distinct once trimmed); only for list fields",
 }
+SENT = {**CUSTOM_FIELD, "properties": {**CUSTOM_FIELD["properties"], "possible_values": _POSSIBLE_VALUES}}
 
 
 def _show(request: Request, item: object, status: int = 200) -> Response:

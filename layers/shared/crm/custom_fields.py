@@ -14,6 +14,7 @@ not touch contacts: its values stay stored but are never shown again (ids are ne
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from crm import times
 from crm.auth import Principal
 from crm.errors import Conflict, NotFound, Unprocessable
-from crm.fields import CONTROL, STRING_MAX, Field
+from crm.fields import CONTROL, DIGITS_MAX, STRING_MAX, Field
 from crm.observability import count, logger
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, next_id, optimistic, query_page, transact
@@ -59,6 +60,9 @@ FIELDS: tuple[Field, ...] = (
 FIELDS_BY_NAME = {field.name: field for field in FIELDS}
 POSSIBLE_VALUES = "possible_values"
 KNOWN = {*FIELDS_BY_NAME, "field_format", POSSIBLE_VALUES}
+# A text area's lines: what a browser sends (CRLF) or a client writes (LF, CR). Other characters
+# str.splitlines() breaks at (vertical tab, form feed, ...) are controls, refused in a value.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -117,14 +121,15 @@ def listing(principal: Principal, page: PageRequest) -> Page:
 
 
 def _possible_values(value: Any, errors: list[str]) -> list[str] | None:
-    """A list of distinct, non-blank texts: a JSON or XML array, Redmine's ``[{"value": ..}]``, or lines."""
+    """A list of distinct, non-blank texts: a JSON or XML array (of texts, or of numbers of up to 15
+    digits), Redmine's ``[{"value": ..}]``, or lines (blank ones left out)."""
     if value is None:
         return []
     if isinstance(value, dict) and set(value) == {"possible_value"}:  # XML without type="array"
         value = value["possible_value"]
         value = value if isinstance(value, list) else [value]
     if isinstance(value, str):  # one value a line, as a form's text area sends them
-        value = [line for line in value.splitlines() if line.strip()]
+        value = [line for line in LINE_BREAK.split(value) if line.strip()]
     if not isinstance(value, list):
         errors.append("Possible values must be a list of text values")
         return None
@@ -132,7 +137,11 @@ def _possible_values(value: Any, errors: list[str]) -> list[str] | None:
     for entry in value:
         if isinstance(entry, dict) and "value" in entry:
             entry = entry["value"]
-        if isinstance(entry, bool) or not isinstance(entry, (str, int)):
+        if (
+            isinstance(entry, bool)
+            or not isinstance(entry, (str, int))
+            or (isinstance(entry, int) and abs(entry) > DIGITS_MAX)
+        ):
             errors.append("Possible values must be a list of text values")
             return None
         texts.append(str(entry).strip())

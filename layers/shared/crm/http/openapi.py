@@ -361,6 +361,8 @@ def _as_sent_text(schema: dict[str, Any]) -> dict[str, Any]:
     options = [option for option in schema["anyOf"] if option.get("type") != "null" and option not in dropped]
     if LIST_TEXT in options:  # a list is sent as its comma-separated text
         options = [LIST_TEXT]
+    elif any(option.get("type") == "string" for option in options):  # or as the text it also takes
+        options = [option for option in options if option.get("type") != "array"]
     rest = {k: v for k, v in schema.items() if k != "anyOf"}
     return {**options[0], **rest} if len(options) == 1 else {**rest, "anyOf": options}
 
@@ -373,11 +375,34 @@ BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_S
 BOOLEAN_AS_TEXT = {"type": "string", "pattern": BOOLEAN_TEXT}
 
 
+def _kept(excluded: str, longest: int) -> str:
+    """What str.strip() keeps of a text that is not blank: 1 to ``longest`` characters, neither
+    ``excluded`` nor _NOT_TEXT, the first and the last not whitespace."""
+    inner, edge = f"[^{_NOT_TEXT}{excluded}]", f"[^{_NOT_TEXT}{excluded}{_STRIPPED}]"
+    return f"{edge}({inner}{{0,{longest - 2}}}{edge})?"
+
+
 def _trimmed(excluded: str, longest: int) -> str:
     """A text without ``excluded`` characters (nor _NOT_TEXT) that str.strip() trims to at most
     ``longest`` characters, or to nothing."""
-    inner, edge = f"[^{_NOT_TEXT}{excluded}]", f"[^{_NOT_TEXT}{excluded}{_STRIPPED}]"
-    return f"[{_STRIPPED}]*({edge}({inner}{{0,{longest - 2}}}{edge})?)?[{_STRIPPED}]*"
+    return f"[{_STRIPPED}]*({_kept(excluded, longest)})?[{_STRIPPED}]*"
+
+
+def filled(longest: int) -> dict[str, Any]:
+    """A text that str.strip() trims to 1 to ``longest`` characters."""
+    return {"type": "string", "pattern": f"^[{_STRIPPED}]*{_kept('', longest)}[{_STRIPPED}]*$"}
+
+
+_BREAKS = r"\n\r"
+_IN_LINE = _STRIPPED.replace(_BREAKS, "")  # the whitespace str.strip() takes that breaks no line
+
+
+def lines(longest: int, most: int) -> dict[str, Any]:
+    """A text area's lines (LF, CR or CRLF apart): at most ``most`` that are not blank, each
+    trimmed to at most ``longest`` characters; blank lines are left out."""
+    line = _kept(_BREAKS, longest)
+    pattern = f"^[{_STRIPPED}]*({line}([{_IN_LINE}]*[{_BREAKS}][{_STRIPPED}]*{line}){{0,{most - 1}}})?[{_STRIPPED}]*$"
+    return {"type": "string", "pattern": pattern}
 
 
 def _separated(part: str, most: int | None = None) -> str:
