@@ -67,7 +67,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     done = upgrade(args.account)
     print(
         f"Account {args.account}: {done.contacts} contacts read, {done.tags} tags counted, "
-        f"{done.notes_linked} notes given their own id."
+        f"{done.notes_linked} notes given their own id, {done.reindexed} contacts reindexed."
     )
     return 0
 

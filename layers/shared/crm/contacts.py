@@ -116,6 +116,7 @@ def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft 
     note_id = next_id(principal.account_id, "note") if new.first_note is not None else None
     made = new_items(principal, new, contact_id, note_id, times.now())
     item = made.item
+    index.check_shared(principal, {}, item.search_terms)
 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
@@ -150,6 +151,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
         setattr(item, name, new)
     item.version, item.updated_at = read_version + 1, now
     item.search_terms = index.terms(item)
+    index.check_shared(principal, old_terms, item.search_terms)
     actions.append(ContactItem.search_terms.set(item.search_terms))
     # A note written meanwhile moves history_count but not the version: retried, not a 409.
     as_read = ContactItem.version == read_version

@@ -11,10 +11,15 @@ narrowest term matches, never the number the account holds. Terms:
     t:<tag>       a tag                       p:<project>   a project id or identifier
     a:<user id>   assigned_to_id              c:1 / c:0     is_company
     k:<name>      the company it works for    u:<updated_at>  the last change (updated_since)
-    i:<hash>      the id its source gave it (a vCard's UID), which a re-import finds it by
+
+Two kinds of value are looked up exactly rather than searched: each email address, whatever its
+case, and the id its source gave it (a vCard's UID), which an import finds its duplicates by.
+Their terms (``=e:<hash>``, ``=i:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
+ids of every contact with that value: a chunk of rows reads its duplicates with one BatchGetItem,
+whatever the account's size. At most MAX_SHARED contacts may share one such value.
 
 A private contact's postings carry its owner in ``o``, so a search drops other users' private
-contacts without reading them. The contact keeps the terms it was indexed under (its
+contacts without reading them; so do its ids in lookup items. The contact keeps the terms it was indexed under (its
 ``search_terms``), so the postings of a change or a delete are exactly the ones to replace,
 whatever version of this module wrote them.
 """
@@ -24,11 +29,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from crm.errors import Unprocessable
-from crm.storage.items import ID_WIDTH, PostingItem, account_pk, posting_sk, starting_with
+from crm.storage.items import LookupItem, PostingItem, account_pk, lookup_sk, posting_sk
 
 # Everything one change can write must fit one transaction (100 actions): the contact, its history
 # entry, two counters, and for each term at most a delete and a put.
@@ -106,23 +113,68 @@ def exact(kind: str, value: Any) -> str:
     return f"{kind}:{quote(text, safe='')}"
 
 
-def email_term(address: str) -> str:
-    """The term of a whole email address (its words run together): the duplicates of an import."""
-    return f"w:{_NOT_WORD.sub('', fold(address.strip()))[:WORD_MAX]}"
+LOOKUP = "="  # the mark of a lookup item's term
+MAX_SHARED = 1000  # contacts that one email address or one UID may name
+SHARED_TOO_OFTEN = f"At most {MAX_SHARED} contacts may share one email address or vCard UID"
 
 
-def uid_term(uid: str) -> str:
-    """The term of a source's own id (a vCard's UID): exact, of any length."""
-    return f"i:{hashlib.sha256(uid.encode()).hexdigest()[:32]}"
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def found_by(principal: Any, term: str) -> list[int]:
-    """The ids of the contacts found by ``term`` that this key may see (private ones: their owner's)."""
-    prefix = posting_sk(term, 0)[:-ID_WIDTH]
-    postings = PostingItem.query(account_pk(principal.account_id), starting_with(PostingItem.sk, prefix))
-    return [
-        int(p.sk[len(prefix) :]) for p in postings if p.o is None or principal.is_admin or int(p.o) == principal.user_id
-    ]
+def email_key(address: str) -> str:
+    """The lookup term of an email address: the same whatever its case and the spaces around it."""
+    return f"{LOOKUP}e:{_digest(address.strip().lower())}"
+
+
+def uid_key(uid: str) -> str:
+    """The lookup term of a source's own id (a vCard's UID), exact, of any length."""
+    return f"{LOOKUP}i:{_digest(uid)}"
+
+
+def lookups(values: Any, uid: str | None) -> list[str]:
+    """The lookup terms of a contact's values (a mapping of fields) and its source's UID."""
+    terms = [email_key(values[name]) for name in EMAIL_FIELDS if values.get(name)]
+    return list(dict.fromkeys([*terms, *([uid_key(uid)] if uid else [])]))
+
+
+def is_lookup(term: str) -> bool:
+    return term.startswith(LOOKUP)
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a lookup item names: the ids a key may see (private ones: their owner's), and how
+    many contacts it names in all."""
+
+    visible: frozenset[int]
+    total: int
+
+
+def named(principal: Any, lookup_terms: Iterable[str], consistent: bool = True) -> dict[str, Named]:
+    """The contacts each lookup term names, read by exact keys (BatchGetItem, 100 to a request);
+    a term that names none is left out."""
+    pk = account_pk(principal.account_id)
+    keys = [(pk, lookup_sk(term)) for term in dict.fromkeys(lookup_terms)]
+    found: dict[str, Named] = {}
+    for item in LookupItem.batch_get(keys, consistent_read=consistent) if keys else ():
+        visible = set(item.p or ())
+        for entry in item.q or ():
+            owner, _, contact_id = entry.partition(":")
+            if principal.is_admin or int(owner) == principal.user_id:
+                visible.add(int(contact_id))
+        total = len(item.p or ()) + len(item.q or ())
+        if total:
+            found[item.sk[len(lookup_sk("")) :]] = Named(frozenset(int(i) for i in visible), total)
+    return found
+
+
+def check_shared(principal: Any, old: dict[str, str], new: dict[str, str]) -> None:
+    """422 if a value the contact is about to take (an email address, a UID) names MAX_SHARED
+    contacts already: a lookup item stays small enough to read in one unit or two."""
+    added = [term for term in new.keys() - old.keys() if is_lookup(term)]
+    if added and any(n.total >= MAX_SHARED for n in named(principal, added, consistent=False).values()):
+        raise Unprocessable(SHARED_TOO_OFTEN)
 
 
 def terms(contact: Any) -> dict[str, str]:
@@ -152,8 +204,8 @@ def terms(contact: Any) -> dict[str, str]:
     if (contact.company or "").strip():
         indexed[exact("k", contact.company)] = ""
     indexed[f"u:{contact.updated_at}"] = ""
-    if contact.source_uid:
-        indexed[uid_term(contact.source_uid)] = ""
+    values = {name: getattr(contact, name) for name in EMAIL_FIELDS}
+    indexed.update(dict.fromkeys(lookups(values, contact.source_uid), ""))
     if len(indexed) > MAX_TERMS:
         raise Unprocessable(
             f"A contact can be found by at most {MAX_TERMS} words, tags and projects together; "
@@ -168,11 +220,38 @@ def owner(contact: Any) -> int | None:
 
 
 def postings(contact: Any) -> list[Any]:
-    """The posting items of a new contact: what ``stage`` saves from no terms, for a batch write."""
+    """The posting items of a new contact: what ``stage`` saves from no terms, for a batch write
+    (its lookups are ``add_lookups``')."""
     return [
         PostingItem(contact.pk, posting_sk(term, int(contact.id)), f=codes or None, o=owner(contact))
         for term, codes in contact.search_terms.items()
+        if not is_lookup(term)
     ]
+
+
+def _naming(contact_id: int, owner: int | None) -> tuple[Any, Any]:
+    """A lookup item's set that names the contact, and its entry in it."""
+    return (LookupItem.p, contact_id) if owner is None else (LookupItem.q, f"{owner}:{contact_id}")
+
+
+def _lookup_change(contact_id: int, old_owner: int | None, new_owner: int | None, adds: bool, drops: bool) -> list[Any]:
+    # Owners never change (a contact's user_id is read-only), so a move is between p and q: one
+    # update expression may not touch one set twice.
+    actions = []
+    if drops:
+        attribute, entry = _naming(contact_id, old_owner)
+        actions.append(attribute.delete({entry}))
+    if adds:
+        attribute, entry = _naming(contact_id, new_owner)
+        actions.append(attribute.add({entry}))
+    return actions
+
+
+def add_lookups(contact: Any) -> list[tuple[Any, list[Any]]]:
+    """The lookup items that must name a new contact, each with its update (adding to a set, so
+    that a replay changes nothing): a batch write cannot add to a set."""
+    changes = _lookup_change(int(contact.id), None, owner(contact), adds=True, drops=False)
+    return [(LookupItem(contact.pk, lookup_sk(term)), changes) for term in contact.search_terms if is_lookup(term)]
 
 
 def stage(
@@ -187,8 +266,15 @@ def stage(
     """Stage the posting writes that take the contact from terms ``old`` to ``new`` in ``tx``."""
     pk = account_pk(account_id)
     for term in old.keys() - new.keys():
-        tx.delete(PostingItem(pk, posting_sk(term, contact_id)))
+        if is_lookup(term):
+            tx.update(LookupItem(pk, lookup_sk(term)), actions=_lookup_change(contact_id, old_owner, None, False, True))
+        else:
+            tx.delete(PostingItem(pk, posting_sk(term, contact_id)))
     for term, codes in new.items():
-        if old_owner == new_owner and old.get(term) == codes:
+        if old_owner == new_owner and term in old and old[term] == codes:
             continue  # unchanged
-        tx.save(PostingItem(pk, posting_sk(term, contact_id), f=codes or None, o=new_owner))
+        if is_lookup(term):
+            change = _lookup_change(contact_id, old_owner, new_owner, adds=True, drops=term in old)
+            tx.update(LookupItem(pk, lookup_sk(term)), actions=change)
+        else:
+            tx.save(PostingItem(pk, posting_sk(term, contact_id), f=codes or None, o=new_owner))

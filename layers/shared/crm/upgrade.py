@@ -1,16 +1,20 @@
 """Bringing an account stored by an earlier version up to this one (``contacts-admin upgrade``).
 
 Versions before Redmine CRM's notes and tags APIs kept no ``N#`` item naming a note's contact
-and no tag counts. This reads the account's contacts once and writes both: the tag counts as
-they are (so it may be run again at any time, best while no one writes), and the ``N#`` item of
-every note without one. It is maintenance, run by hand: no request ever reads a whole account.
+and no tag counts; versions before the lookup items (crm.index) found an email address or a UID
+by a posting. This reads the account's contacts once and writes what they lack: the tag counts
+as they are (so it may be run again at any time, best while no one writes), the ``N#`` item of
+every note without one, and the index of every contact whose terms are not this version's. It
+is maintenance, run by hand: no request ever reads a whole account.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from crm import index, tags
+from crm.storage.db import ConditionFailed, transact
 from crm.storage.items import (
     CONTACT_MARK,
     TAG_MARKS,
@@ -31,6 +35,7 @@ class Upgraded:
     contacts: int = 0
     tags: int = 0
     notes_linked: int = 0
+    reindexed: int = 0
 
 
 def upgrade(account_id: str) -> Upgraded:
@@ -40,6 +45,7 @@ def upgrade(account_id: str) -> Upgraded:
         tags.moves(None, None, contact.tags, index.owner(contact), counted)
         if int(contact.notes_count or 0):
             done.notes_linked += _link_notes(pk, int(contact.id))
+        done.reindexed += _reindex(account_id, contact)
     _set_tag_counts(pk, counted)
     done.tags = len(counted)
     return done
@@ -57,6 +63,26 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
             wanted.setdefault(stale.sk, (stale.name, 0, 0))
     for sk, (name, n, p) in wanted.items():
         TagCountItem(pk, sk, name=name, n=n, p=p).save()
+
+
+def _reindex(account_id: str, contact: ContactItem) -> int:
+    """Move the contact's index to the terms this version gives it, as an update of it would; 1 if
+    it did. A contact changed meanwhile was reindexed by that change."""
+    old, new = dict(contact.search_terms or {}), index.terms(contact)
+    if old == new:
+        return 0
+    owner = index.owner(contact)
+
+    def stage(tx: Any) -> None:
+        condition = ContactItem.version == int(contact.version)
+        tx.update(contact, actions=[ContactItem.search_terms.set(new)], condition=condition)
+        index.stage(tx, account_id, int(contact.id), old, new, owner, owner)
+
+    try:
+        transact(stage)
+    except ConditionFailed:
+        return 0
+    return 1
 
 
 def _link_notes(pk: str, contact_id: int) -> int:

@@ -4,13 +4,14 @@ each row exactly once however often S3 delivers the event and wherever a run sto
 - The file is streamed (crm.imports' readers); a run skips the rows its import has done.
 - Each chunk is *planned* first: every row checked as ``POST /contacts`` checks it, its duplicate
   looked up (a vCard's UID, else its email address, case-insensitive, among the contacts the
-  importer can see), the ids of the contacts it creates allocated. The plan is saved on the
+  importer can see: the chunk's lookup items read by exact keys, crm.index), the ids of the
+  contacts it creates allocated. The plan is saved on the
   import, conditioned on the checkpoint; a run that finds a plan at its checkpoint replays it,
   so a retry after a crash writes the same items under the same keys.
 - The chunk's new items go in with BatchWriteItem: what hangs off the new contacts (postings,
-  history, notes) and the failed rows first, the contacts last; a replay skips contacts already
-  there. Updates of duplicates are the API's own (a transaction each; repeating one changes
-  nothing).
+  history, notes; lookups, added to as sets) and the failed rows first, the contacts last; a
+  replay skips contacts already there. Updates of duplicates are the API's own (a transaction
+  each; repeating one changes nothing).
 - One transaction then moves the checkpoint, the import's counters and the account's contact
   counts, conditioned on the checkpoint: each chunk is counted once.
 - When the invocation's time runs low the run stops after a chunk and invokes the function again
@@ -44,8 +45,6 @@ from crm.storage.items import (
     ImportErrorItem,
     ImportItem,
     account_of,
-    account_pk,
-    contact_sk,
     import_error_sk,
     import_errors_prefix,
     starting_with,
@@ -57,7 +56,7 @@ RESERVE_SECONDS = 60.0  # a run hands over when less than this is left (a chunk 
 MAX_RUNS = 3  # runs that may start from the same checkpoint before the import is given up
 THREADS = 16  # duplicate lookups and batch writes in flight
 MESSAGES_KEPT, MESSAGE_MAX = 5, 300  # of a failed row's messages: bounded, as an import shows 100
-EMAILS = ("email_address", "email_address_2", "email_address_3")
+LOOKUP_BATCH = 100  # BatchGetItem's limit
 ERRORS_KEPT_SECONDS = 30 * 24 * 3600  # as long as the bucket keeps the report
 HandOver = Callable[[str, int], None]
 
@@ -279,37 +278,38 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
     return draft
 
 
-def _emails_of(contact_ids: list[int], principal: Principal) -> dict[int, set[str]]:
-    pk = account_pk(principal.account_id)
-    keys = [(pk, contact_sk(i)) for i in contact_ids]
-    found = ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id", *EMAILS])
-    return {int(c.id): {getattr(c, name).lower() for name in EMAILS if getattr(c, name)} for c in found}
+def _duplicate(draft: contacts.Draft, stored: dict[str, index.Named]) -> int | None:
+    """The contact a row is a duplicate of: the first with its UID, else with its email address."""
+    email = draft.values.get("email_address")
+    for term in (index.uid_key(draft.uid) if draft.uid else None, index.email_key(email) if email else None):
+        visible = stored[term].visible if term in stored else frozenset()
+        if visible:
+            return min(visible)
+    return None
 
 
-def _duplicate(principal: Principal, draft: contacts.Draft) -> int | None:
-    """The contact a row is a duplicate of: the one with its UID, else one with its email address."""
-    if draft.uid:
-        with_uid = index.found_by(principal, index.uid_term(draft.uid))
-        if with_uid:
-            return min(with_uid)
-    email = (draft.values.get("email_address") or "").strip().lower()
-    if not email:
-        return None
-    candidates = index.found_by(principal, index.email_term(email))  # the term may join different addresses
-    emails = _emails_of(candidates, principal) if candidates else {}
-    same = [contact_id for contact_id in candidates if email in emails.get(contact_id, set())]
-    return min(same) if same else None
+def _own_keys(draft: contacts.Draft) -> list[str]:
+    """What a row is a duplicate of another row of its chunk by: its UID, its email address."""
+    email = draft.values.get("email_address")
+    return [
+        k for k in (index.uid_key(draft.uid) if draft.uid else None, index.email_key(email) if email else None) if k
+    ]
 
 
 def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Principal) -> Plan:
     """What each row of the chunk becomes (see ``Step``); ids for the contacts it creates are
-    allocated at once."""
+    allocated at once. The lookup items of every row's email addresses and UID are read at once,
+    by exact keys: its duplicates, and how many contacts share each value (index.MAX_SHARED)."""
     good = {i: d for i, d in drafts.items() if isinstance(d, contacts.Draft)}
-    matches: dict[int, int | None] = {}
-    if job.on_duplicate != "create" and good:
-        found = _pool().map(lambda d: _duplicate(principal, d), good.values())
-        matches = dict(zip(good, found, strict=True))
+    values = {i: index.lookups(d.values, d.uid) for i, d in good.items()}
+    wanted = list(dict.fromkeys(term for terms in values.values() for term in terms))
+    batches = [wanted[start : start + LOOKUP_BATCH] for start in range(0, len(wanted), LOOKUP_BATCH)]
+    stored: dict[str, index.Named] = {}
+    for found in _pool().map(lambda batch: index.named(principal, batch), batches):
+        stored.update(found)
+    finding = job.on_duplicate != "create"
     seen: dict[str, int] = {}  # a UID or email of this chunk -> its row, for duplicates within it
+    shared = {term: named.total for term, named in stored.items()}  # contacts each value names
     actions: list[str] = []
     duplicates: dict[int, tuple[int | None, int | None]] = {}  # row -> (stored match, earlier row)
     new_rows: list[int] = []
@@ -318,13 +318,17 @@ def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Princip
         if not isinstance(draft, contacts.Draft):
             actions.append(FAIL)
             continue
-        keys = [k for k in (draft.uid, (draft.values.get("email_address") or "").strip().lower()) if k]
-        earlier = next((seen[k] for k in keys if k in seen), None) if job.on_duplicate != "create" else None
-        match = matches.get(i)
+        keys = _own_keys(draft)
+        earlier = next((seen[k] for k in keys if k in seen), None) if finding else None
+        match = _duplicate(draft, stored) if finding else None
         if match is None and earlier is None:
+            if any(shared.get(term, 0) >= index.MAX_SHARED for term in values[i]):
+                actions.append(FAIL)  # replayed, the same check of the same plan's rows finds it
+                continue
             actions.append(CREATE)
             new_rows.append(i)
             seen.update(dict.fromkeys(keys, i))
+            shared.update({term: shared.get(term, 0) + 1 for term in values[i]})
         else:
             actions.append(UPDATE if job.on_duplicate == "update" else SKIP)
             duplicates[i] = (match, earlier)
@@ -400,8 +404,10 @@ def _write(
         elif action == SKIP:
             outcome.skipped += 1
         elif action == FAIL:
-            outcome.failed.append({"line": chunk[i].line, "messages": drafts[i]})
-            failed_items.append(_error_item(job, chunk[i].line, drafts[i]))
+            # A row that passed its checks failed for naming a value too many contacts share.
+            messages = drafts[i] if not isinstance(drafts[i], contacts.Draft) else [index.SHARED_TOO_OFTEN]
+            outcome.failed.append({"line": chunk[i].line, "messages": messages})
+            failed_items.append(_error_item(job, chunk[i].line, messages))
     if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
         keys = [(new.item.pk, new.item.sk) for new in made]
         there = {int(c.id) for c in ContactItem.batch_get(keys, consistent_read=True, attributes_to_get=["id"])}
@@ -409,6 +415,8 @@ def _write(
     first_notes = [item for new in made for note in new.notes for item in with_ref(note)]
     hanging = [*(item for new in made for item in (*index.postings(new.item), new.entry)), *first_notes]
     _put_all(hanging + failed_items)
+    lookups = [change for new in made for change in index.add_lookups(new.item)]
+    list(_pool().map(lambda change: change[0].update(actions=change[1]), lookups))
     _put_all([new.item for new in made])
     late_failures = []
     for i, step in enumerate(plan.steps):

@@ -25,6 +25,8 @@ reach another account's data without naming it. Sort keys:
                                   contact's (crm.activities)
     X#<term>#<contact id:010>     a posting of the search index: the contact is found by the term
                                   (crm.index)
+    E#<kind>:<digest>             the contacts with one email address or vCard UID: read by its
+                                  exact key, a chunk of them at once (crm.index)
     TAG#<term>, TAGU#<user id>#<term>
                                   how many contacts carry a tag, and of them private ones; how many
                                   of a user's private contacts do (crm.tags)
@@ -51,6 +53,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
@@ -323,6 +326,18 @@ class PostingItem(Item):
 
     f = UnicodeAttribute(null=True)  # codes of the fields a word was found in
     o = NumberAttribute(null=True)  # owner of a private contact
+
+
+def lookup_sk(term: str) -> str:
+    return f"E#{term}"
+
+
+class LookupItem(Item):
+    """The contacts a value names exactly (crm.index): everyone's ids in ``p``; a private one's as
+    ``<owner>:<id>`` in ``q``, so a key that may not see it passes it by without reading it."""
+
+    p = NumberSetAttribute(null=True)
+    q = UnicodeSetAttribute(null=True)
 
 
 class TagCountItem(Item):
