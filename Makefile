@@ -8,11 +8,13 @@ DDB_LOCAL := $(VENV)/dynamodb-local
 export DYNAMODB_LOCAL_DIR := $(abspath $(DDB_LOCAL))
 
 SAM := $(VENV)/sam/bin/sam
+# The layer's wheels for this machine, when make template builds it for this machine's Python.
+LOCAL_PLATFORM = manylinux2014_$(shell uname -m)
 CHECKOV := $(VENV)/checkov/bin/checkov
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 BUILD := .aws-sam
 
-.PHONY: install run reset test fuzz lint format template bench bench-search bench-local lock clean
+.PHONY: install run reset test fuzz lint format template build bench bench-search bench-scale bench-local lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -70,17 +72,22 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # sam validate --lint; checkov (each check it skips says why in the resource's Metadata; it
-# downloads nothing: --skip-download); then
-# sam build of a copy of the template whose runtime is this machine's Python (sam build needs the
-# runtime's Python), and an import of every built handler.
+# downloads nothing: --skip-download); then the build.
 template: install $(SAM) $(CHECKOV)
 	$(SAM_ENV) $(SAM) validate --lint -t template.yaml
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(MAKE) --no-print-directory build
+
+# sam build of a copy of the template whose runtime is this machine's Python (sam build needs the
+# runtime's Python, and the layer's bytecode is per Python version), and an import of every built
+# handler (tools/check_build.py).
+build: install $(SAM)
 	mkdir -p $(BUILD)
 	sed -e 's/python3\.13/python$(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')/g' \
 		-e 's/arm64/$(shell $(BIN)/python -c 'import platform; print({"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()])')/g' \
 		template.yaml > $(BUILD)/template.local.yaml
-	$(SAM_ENV) $(SAM) build -t $(BUILD)/template.local.yaml --base-dir . -b $(BUILD)/build --cached --cache-dir $(BUILD)/cache
+	$(SAM_ENV) PYTHON=$(abspath $(BIN)/python) PLATFORM=$(LOCAL_PLATFORM) \
+		$(SAM) build -t $(BUILD)/template.local.yaml --base-dir . -b $(BUILD)/build --cached --cache-dir $(BUILD)/cache
 	$(BIN)/python tools/check_build.py $(BUILD)/build
 
 # schemathesis at length: every phase (its coverage phase too), EXAMPLES per operation (100),
@@ -94,12 +101,16 @@ test: lint template $(DYNAMODB_LOCAL)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # Speed and cost as ratios over baselines measured in the same run (see docs/performance.md).
-bench: install $(DYNAMODB_LOCAL)
+bench: build $(DYNAMODB_LOCAL)
 	$(BIN)/python bench/run.py
 
 # A search's read capacity at 2,000 and at 20,000 contacts (loads them; takes minutes).
 bench-search: install $(DYNAMODB_LOCAL)
 	$(BIN)/python bench/search_scale.py
+
+# An account's ceilings under DynamoDB's partition and item limits, simulated, and a month's cost.
+bench-scale: install $(DYNAMODB_LOCAL)
+	$(BIN)/python bench/scale.py
 
 # `make run`'s own server at 100,000 contacts: latency at 100 and at 100,000, memory, a restart (long).
 bench-local: install $(DYNAMODB_LOCAL)

@@ -1,18 +1,19 @@
-"""Import throughput and memory: a CSV file of contacts imported by the import worker from S3 into
-DynamoDB Local, against a raw BatchWriteItem of the same contacts' items in the same run.
+"""Imports: a CSV file of contacts imported by the import worker from S3 into DynamoDB Local, against
+a raw BatchWriteItem of the same items in the same run.
 
 - The file (``BENCH_IMPORT_ROWS`` rows, 100,000 by default) is made of bench.loader's contacts
   and put in an S3 bucket of moto's server on loopback, as an upload would. It is imported with
-  ``on_duplicate=create``: the write path at full size. A file of 5,000 rows is imported with
-  ``skip`` into an account of its own, which adds a duplicate lookup (a consistent ``Query``) per
-  row: DynamoDB Local answers those more slowly the larger the account's partition grows (DynamoDB
-  does not), so at 100,000 rows it would measure DynamoDB Local more than the worker.
+  ``on_duplicate=create`` into an empty account, then again with ``skip`` (every row a duplicate,
+  found through the lookup items by exact keys), and its first ``BENCH_UPDATE_ROWS`` rows (5,000)
+  with ``update`` (each an update of its contact, as ``PATCH`` makes it).
 - The worker runs in a fresh interpreter, as one Lambda invocation with all the time it wants (on
   AWS it hands over every ~14 minutes); its peak resident memory is that process's ``ru_maxrss``.
-- The baseline writes each contact's stored item alone (no postings, history, counters, checks
-  or duplicate lookups), built before the clock starts, on as many threads as the worker uses.
+- The baseline writes the items a create writes for each row (the contact, its history entry, its
+  postings and lookups: bench.loader's, as ``tests/test_search_scale.py`` checks them), built before
+  the clock starts, with BatchWriteItem on as many threads as the worker uses, for
+  ``BENCH_BASELINE_ROWS`` rows (10,000) into an account of its own: a rate, at any size.
 
-It is the last part of ``make bench``; ``python bench/imports.py`` runs it alone. It prints figures.
+It is the last part of ``make bench``; ``python bench/imports.py`` runs it alone.
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "layers" / "shared"))
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "layers" / "shared"), str(ROOT / "bench")]
 
 from local_api.environment import REGION  # noqa: E402
 from local_api.store import free_port, running_dynamodb_local, serve_moto  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
-LOOKUP_ROWS = min(ROWS, 5_000)
+UPDATE_ROWS = min(ROWS, int(os.environ.get("BENCH_UPDATE_ROWS", "5000")))
+BASELINE_ROWS = min(ROWS, int(os.environ.get("BENCH_BASELINE_ROWS", "10000")))
+RAW_GOAL, DUPLICATES_GOAL, MEMORY_GOAL_MB = 0.5, 0.5, 256
 ACCOUNT, BUCKET = "bench", "contacts-imports-bench"
 COLUMNS = ("first_name", "last_name", "email", "business_phone", "mobile_phone", "company", "job_title", "tags")
 # The worker's run, in a fresh interpreter: its outcome, its time, its peak memory.
@@ -82,14 +84,24 @@ def _env(endpoint: str, s3: str, table: str) -> dict[str, str]:
     }
 
 
-def _baseline(client: Any, table: str, rows: int, threads: int) -> float:
-    """Seconds to BatchWriteItem the contacts' stored items alone (built before the clock starts)."""
+def _baseline(client: Any, table: str, rows: int, threads: int) -> tuple[float, int]:
+    """Seconds to BatchWriteItem every item a create writes for ``rows`` rows (built before the
+    clock starts), and how many items that is."""
     from loader import contact_items, people
 
-    items = [
-        {"PutRequest": {"Item": contact_items(ACCOUNT, 10_000_000 + n, person, "bench.raw")[0].serialize()}}
-        for n, person in enumerate(people(rows, seed=7, groups=()))
-    ]
+    from crm import index
+
+    items = []
+    for n, person in enumerate(people(rows, seed=7, groups=())):
+        made = contact_items(f"{ACCOUNT}-raw", 10_000_000 + n, person, "bench.raw")
+        contact = made[0]
+        lookups = [
+            {"pk": {"S": contact.pk}, "sk": {"S": f"E#{term}"}, "p": {"NS": [str(int(contact.id))]}}
+            for term in contact.search_terms
+            if index.is_lookup(term)
+        ]
+        items += [{"PutRequest": {"Item": item.serialize()}} for item in made]
+        items += [{"PutRequest": {"Item": item}} for item in lookups]
     batches = [items[start : start + 25] for start in range(0, len(items), 25)]
 
     def write(batch: list[dict[str, Any]]) -> None:
@@ -99,7 +111,7 @@ def _baseline(client: Any, table: str, rows: int, threads: int) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(write, batches))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, len(items)
 
 
 def measure(endpoint: str, rows: int = ROWS) -> None:
@@ -112,6 +124,7 @@ def measure(endpoint: str, rows: int = ROWS) -> None:
     env = _env(endpoint, s3, table)
     os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
     from loader import create_table
+    from report import row
 
     from crm import config
 
@@ -129,36 +142,61 @@ def measure(endpoint: str, rows: int = ROWS) -> None:
     s3_client = boto3.client("s3", endpoint_url=s3, region_name=REGION)
     s3_client.create_bucket(Bucket=BUCKET)
 
-    def run(account: str, count: int, on_duplicate: str) -> None:
+    def run(count: int, on_duplicate: str) -> tuple[float, dict[str, Any], Any]:
+        """Import the first ``count`` rows; (rows a second, the worker's run, the import)."""
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "contacts.csv"
             _file(count, path)
-            size = path.stat().st_size
-            principal = Principal(account, 1, frozenset(granted_scopes("admin")), f"{account}.key")
+            principal = Principal(ACCOUNT, 1, frozenset(granted_scopes("admin")), f"{ACCOUNT}.key")
             asked = {"format": "csv", "filename": "contacts.csv", "on_duplicate": on_duplicate}
             job = jobs.create(principal, asked)
             s3_client.upload_file(str(path), BUCKET, job.object_key)
-        args = [sys.executable, "-c", WORKER, table, endpoint, account, str(int(job.id))]
+        args = [sys.executable, "-c", WORKER, table, endpoint, ACCOUNT, str(int(job.id))]
         answer = subprocess.run(args, capture_output=True, text=True, env=env, check=False)  # noqa: S603
         if answer.returncode != 0:
             raise RuntimeError(answer.stderr[-2000:])
         ran = json.loads(answer.stdout.strip().splitlines()[-1])
-        done = jobs.load(account, int(job.id))
-        baseline = _baseline(client, table, count, worker.THREADS)
-        rate, raw_rate = count / ran["seconds"], count / baseline
-        print(f"\nImport of a {count:,}-row CSV ({size / 1e6:.1f} MB), on_duplicate={on_duplicate}")
-        print(f"  outcome {ran['outcome']}: {int(done.rows_imported):,} imported, {int(done.rows_skipped):,} skipped")
-        print(f"  worker      {ran['seconds']:8.1f} s   {rate:8.0f} rows/s")
-        print(f"  raw writes  {baseline:8.1f} s   {raw_rate:8.0f} rows/s   (the contact items alone, BatchWriteItem)")
-        print(f"  throughput  x{rate / raw_rate:5.3f} of the raw writes")
-        print(f"  worker peak memory {ran['peak_kb'] / 1024:6.0f} MB (resident, the whole interpreter)")
+        done = jobs.load(ACCOUNT, int(job.id))
+        outcome = (
+            f"{ran['outcome']}: {int(done.rows_imported):,} imported, {int(done.rows_updated):,} updated, "
+            f"{int(done.rows_skipped):,} skipped, {int(done.rows_failed):,} failed"
+        )
+        print(f"  {on_duplicate} of {count:,} rows: {outcome}")
+        return count / ran["seconds"], ran, done
 
-    print("\nImports from S3 into DynamoDB Local")
-    # Duplicates looked up (a consistent Query per row with an email): DynamoDB Local's queries slow
-    # down as the account's partition grows, so this part is measured on a file of its own size.
-    run(f"{ACCOUNT}-lookups", LOOKUP_ROWS, "skip")
-    # The write path at full size: every row created, no lookup.
-    run(ACCOUNT, rows, "create")
+    print(f"\nImports from S3 into DynamoDB Local ({rows:,} rows; {worker.THREADS} threads)")
+    created, ran, _ = run(rows, "create")
+    skipped, _, _ = run(rows, "skip")
+    updated, _, _ = run(UPDATE_ROWS, "update")
+    seconds, items = _baseline(client, table, BASELINE_ROWS, worker.THREADS)
+    raw_rows, per_row = BASELINE_ROWS / seconds, items / BASELINE_ROWS
+    row("create", f"{created:,.0f} rows/s")
+    row(
+        "create over raw BatchWriteItem, per row",
+        f"{created:,.0f} / {raw_rows:,.0f} rows/s",
+        created / raw_rows,
+        RAW_GOAL,
+        below=False,
+    )
+    row(
+        "create over raw BatchWriteItem, per item",
+        f"{created * per_row:,.0f} / {raw_rows * per_row:,.0f} items/s",
+        created / raw_rows,
+        RAW_GOAL,
+        below=False,
+    )
+    print(f"    ({per_row:.1f} items a row: the contact, its history entry, postings and lookups)")
+    row("skip over create", f"{skipped:,.0f} / {created:,.0f} rows/s", skipped / created, DUPLICATES_GOAL, below=False)
+    row(
+        f"update ({UPDATE_ROWS:,} rows) over create",
+        f"{updated:,.0f} / {created:,.0f} rows/s",
+        updated / created,
+        DUPLICATES_GOAL,
+        below=False,
+    )
+    peak = ran["peak_kb"] / 1024
+    row(f"create's worker memory over {MEMORY_GOAL_MB} MB", f"{peak:,.0f} MB", peak / MEMORY_GOAL_MB, 1.0)
+    print("    (resident: the whole interpreter, as Lambda counts it)")
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 
 Creating contacts through the API costs a transaction each; a scale test needs tens of thousands.
 This builds each contact's items with the domain's own code (field validation and defaults, its
-history entry, ``crm.index.terms`` and the postings ``crm.index.stage`` writes for a new contact),
+history entry, ``crm.index.terms`` and the postings and lookups ``crm.index.stage`` writes for a new contact),
 allocates the ids and moves the account's counts as ``crm.contacts`` does, and writes the items
 with BatchWriteItem on several threads. The items are the ones the API would have written for the
 same contact at the same time (``tests/test_search_scale.py`` checks this).
@@ -33,6 +33,7 @@ from crm.storage.items import (
     Item,
     SequenceItem,
     account_pk,
+    lookup_sk,
     tag_sk,
 )
 from crm.validation import contact_changes
@@ -90,6 +91,18 @@ def _add(client: Any, table: str, pk: str, sk: str, amounts: dict[str, int]) -> 
         ReturnValues="UPDATED_NEW",
     )
     return reply["Attributes"]
+
+
+def _name(client: Any, table: str, pk: str, term: str, public: set[int], hidden: set[str]) -> None:
+    """ADD the ids to the lookup item of ``term``, as crm.index does."""
+    sets = {"p": {"NS": [str(i) for i in sorted(public)]}, "q": {"SS": sorted(hidden)}}
+    sets = {name: value for name, value in sets.items() if next(iter(value.values()))}
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": pk}, "sk": {"S": lookup_sk(term)}},
+        UpdateExpression="ADD " + ", ".join(f"{name} :{name}" for name in sets),
+        ExpressionAttributeValues={f":{name}": value for name, value in sets.items()},
+    )
 
 
 def _write(client: Any, table: str, items: list[dict[str, Any]]) -> None:
@@ -155,6 +168,7 @@ def load(
     ids = list(range(last - len(contacts) + 1, last + 1))
     private: dict[int, int] = {}  # owner: private contacts
     tagged: tags.Moves = {}  # the tag counts, as the creates would move them
+    named: dict[str, tuple[set[int], set[str]]] = {}  # lookup term: the ids it names (crm.index)
     written = 0
 
     def serialized() -> Iterator[dict[str, Any]]:
@@ -162,6 +176,10 @@ def load(
         for contact_id, new in zip(ids, contacts, strict=True):
             items = contact_items(account_id, contact_id, new, key_id)
             tags.moves(None, None, items[0].tags, index.owner(items[0]), tagged)
+            owner = index.owner(items[0])
+            for term in filter(index.is_lookup, items[0].search_terms):
+                public, hidden = named.setdefault(term, (set(), set()))
+                public.add(contact_id) if owner is None else hidden.add(f"{owner}:{contact_id}")
             if items[0].is_private:
                 private[new.user_id] = private.get(new.user_id, 0) + 1
             written += len(items)
@@ -176,6 +194,8 @@ def load(
                 pending.pop(0).result()
         for future in pending:
             future.result()
+        # A lookup item is added to, as the API adds to it: other contacts may share its value.
+        list(pool.map(lambda term: _name(client, table, pk, term, *named[term]), named))
     everyone = {CountItem.contacts.attr_name: len(contacts)}
     if private:
         everyone[CountItem.private.attr_name] = sum(private.values())
@@ -402,7 +422,7 @@ class Answer:
 
 def search(gateway: Any, capacity: Any, key: str, params: dict[str, str], limit: int = 25) -> Answer:
     """GET /contacts with ``params`` through the gateway (authorizer and handler), summing its RCU
-    with ``capacity`` (bench/run.py's ``Capacity``, on the client the handlers share)."""
+    with ``capacity`` (bench/billing.py's ``Meter``, on the client the handlers share)."""
     replies: list[Any] = []
     query = urlencode({**params, "limit": str(limit)})
     read, _ = capacity.measure(lambda: replies.append(gateway.handle("GET", "/contacts", {"x-api-key": key}, query)))

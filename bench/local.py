@@ -35,6 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
+from bench.report import row  # noqa: E402
 from tests.local_server import BIN, Server, request, start  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_LOCAL_ROWS", "100000"))
@@ -154,15 +155,6 @@ def _total(server: Server) -> int:
     return answer["total_count"]
 
 
-def _row(name: str, figure: str, ratio: float | None = None, goal: float | None = None, below: bool = True) -> None:
-    verdict = ""
-    if ratio is not None and goal is not None:
-        met = ratio <= goal if below else ratio >= goal
-        verdict = f"  goal {'<=' if below else '>='} x{goal:.2f}  {'met' if met else 'missed'}"
-    shown = f"x{ratio:.2f}" if ratio is not None else ""
-    print(f"  {name:<34} {figure:>22}  {shown:>7}{verdict}", flush=True)
-
-
 def main() -> None:
     random.seed(7)
     expected = FIRST + ROWS + AFTER
@@ -180,17 +172,17 @@ def main() -> None:
         print(f"\nLatency through HTTP, p50 at {FIRST + ROWS + AFTER:,} contacts over p50 at {FIRST}")
         for name, samples in before.items():
             base, now = statistics.median(samples), statistics.median(after[name])
-            _row(name, f"{base * 1000:.1f} ms -> {now * 1000:.1f} ms", now / base, LATENCY_GOAL)
+            row(name, f"{base * 1000:.1f} ms -> {now * 1000:.1f} ms", now / base, LATENCY_GOAL)
         print("\nMemory")
-        _row(f"resident, {processes} processes", f"{memory:,.0f} MB", memory / MEMORY_GOAL_MB, 1.0)
+        row(f"resident, {processes} processes", f"{memory:,.0f} MB", memory / MEMORY_GOAL_MB, 1.0)
         print(f"    (goal: at most {MEMORY_GOAL_MB:,} MB in all, as a ratio to it)")
         print("\nImport")
-        _row(f"{ROWS:,} rows, upload to completed", f"{rate:,.0f} rows/s")
+        row(f"{ROWS:,} rows, upload to completed", f"{rate:,.0f} rows/s")
         with start(data) as server:
             restarted = _total(server)
             status, _ = _call(server, "GET", f"/contacts/{FIRST + ROWS // 2}")
         print("\nRestart")
-        _row("total_count before, after", f"{total:,}, {restarted:,}")
+        row("total_count before, after", f"{total:,}, {restarted:,}")
         if not (total == restarted == expected and status == 200):
             sys.exit(f"after the restart: total_count {restarted}, expected {expected} (show: {status})")
 

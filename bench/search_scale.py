@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 import boto3
+from billing import Meter  # bench/billing.py
 from botocore.config import Config
-from run import Capacity  # bench/run.py
 
 from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway
@@ -30,7 +30,7 @@ TOLERANCE = 0.10
 THREADS = 8
 
 
-def _measure(loader: Any, gateway: Gateway, capacity: Capacity, key: str) -> dict[str, Any]:
+def _measure(loader: Any, gateway: Gateway, capacity: Meter, key: str) -> dict[str, Any]:
     answers = {}
     for label, (params, _) in loader.QUERIES.items():
         answers[label] = loader.search(gateway, capacity, key, params)
@@ -66,7 +66,7 @@ def main() -> int:
         globex, globex_seconds = _timed_load(loader, client, "globex", loader.people(OTHER_ACCOUNT, seed=3))
         wanted = loader.expected(acme.ids, first)
 
-        capacity = Capacity(loader.shared_client())
+        capacity = Meter(loader.shared_client())
         loader.search(gateway, capacity, key, {})  # warm the handlers
         small = _measure(loader, gateway, capacity, key)
         print(f"Loading {LARGE - SMALL:,} more contacts into acme ...", flush=True)

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from bench.billing import Meter
 from bench.loader import (
     CONTRAST,
     MATCHES,
@@ -29,7 +30,6 @@ from bench.loader import (
     search,
     shared_client,
 )
-from bench.run import Capacity
 from crm import keys as crm_keys
 from crm import times
 from crm.storage.db import bind
@@ -49,7 +49,7 @@ class Scale:
     large: dict[str, Answer]
 
 
-def _ask_all(capacity: Capacity, key: str) -> dict[str, Answer]:
+def _ask_all(capacity: Meter, key: str) -> dict[str, Answer]:
     queries = {label: params for label, (params, _) in QUERIES.items()} | CONTRAST
     return {label: search(GATEWAY, capacity, key, params) for label, params in queries.items()}
 
@@ -68,7 +68,7 @@ def scale(dynamodb_local: str) -> Iterator[Scale]:
     first = people(SMALL, seed=11)
     ids = load(client, name, "acme", first, threads=THREADS).ids
     load(client, name, "globex", people(OTHER_ACCOUNT, seed=12), threads=THREADS)
-    capacity = Capacity(shared_client())
+    capacity = Meter(shared_client())
     small = _ask_all(capacity, key)
     load(client, name, "acme", people(LARGE - SMALL, seed=13, groups=()), threads=THREADS)
     large = _ask_all(capacity, key)
@@ -102,7 +102,7 @@ def test_a_broad_term_reads_the_postings_of_every_contact_it_matches(scale: Scal
 
 
 def _stored(account: str) -> dict[str, dict[str, Any]]:
-    """The account's contact items, history, postings, sequence and counts, by sort key, without pk."""
+    """The account's contact items, history, postings, lookups, sequence and counts, by sort key, without pk."""
     found: dict[str, dict[str, Any]] = {}
     pages = shared_client().get_paginator("query")
     for page in pages.paginate(
@@ -112,7 +112,7 @@ def _stored(account: str) -> dict[str, dict[str, Any]]:
         ConsistentRead=True,
     ):
         for item in page["Items"]:
-            if item["sk"]["S"].startswith(("C#", "D#", "X#", "SEQ#contact", "COUNT#contacts")):
+            if item["sk"]["S"].startswith(("C#", "D#", "X#", "E#", "SEQ#contact", "COUNT#contacts")):
                 found[item["sk"]["S"]] = {k: v for k, v in item.items() if k != "pk"}
     return found
 
@@ -122,7 +122,7 @@ def test_the_loader_writes_what_the_api_writes(
     keys: Keys, monkeypatch: pytest.MonkeyPatch, store: str, private: bool
 ) -> None:
     """The same contact, created at the same time by the same key: the API's items in acme, the
-    loader's in globex. Contact, history entry, postings, id sequence and counts are the same."""
+    loader's in globex. Contact, history entry, postings, lookups, id sequence and counts are the same."""
     at = "2031-05-01T09:00:00+00:00"
     monkeypatch.setattr(times, "now", lambda: at)
     body = {
@@ -150,4 +150,5 @@ def test_the_loader_writes_what_the_api_writes(
     load(shared_client(), Item.Meta.table_name, "globex", [NewContact(body, 1, at)], key_id=writer_key_id)
     api, loaded = _stored("acme"), _stored("globex")
     assert any(sk.startswith("X#") for sk in api)
+    assert any(sk.startswith("E#") for sk in api)  # the lookup item of its email address
     assert loaded == api

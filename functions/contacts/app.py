@@ -217,7 +217,7 @@ def show_contact(request: Request, contact_id: str) -> Response:
     ("PUT", "PATCH"),
     "/contacts/<contact_id>",
     summary="Change some fields of a contact (PUT and PATCH alike); If-Match makes it conditional",
-    body=openapi.CONTACT_SENT,
+    body=openapi.CONTACT_EDIT,
     returns=ONE,
 )
 def update_contact(request: Request, contact_id: str) -> Response:

@@ -450,8 +450,10 @@ def as_form(schema: dict[str, Any], xml: bool = False) -> dict[str, Any] | None:
         value = _as_sent_text(value)
         items = value.get("items") if value.get("type") == "array" else None
         nested = as_form(value, xml) if value.get("type") == "object" and "properties" in value else None
-        if (isinstance(items, dict) and items.get("type") == "object") or (
-            value.get("type") == "object" and not nested
+        if (
+            (isinstance(items, dict) and items.get("type") == "object")
+            or (value.get("type") == "object" and not nested)
+            or (value.get("type") == "array" and items is None)  # a list of anything: JSON's
         ):
             if name in needed:
                 return None
@@ -530,16 +532,22 @@ def _text_or_list(schema: Any) -> Any:
 _IN_ADDRESS = f"[^@,{_NOT_TEXT}{_STRIPPED}]+"
 EMAILS = _separated(f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*", len(LISTS["email"]))
 PHONES = _separated(_trimmed("\\n\\r,", STRING_MAX), len(LISTS["phone"]))
+# A representation's notes sent back (a list of anything): ignored; a form cannot send it.
+_ECHOED_NOTES = {"type": "array"}
 # What a contact's body may carry beside the model's fields: the dialects' names for them.
 CONTACT_SENT = {
     **CONTACT,
     "properties": {
         **CONTACT["properties"],
-        "name": {**numbers_too(line()), "writeOnly": True, "description": "First and last name"},
-        "notes": {
-            **or_null({"type": "string", "maxLength": 32000}),
+        "name": {
+            **or_null(numbers_too(line())),
             "writeOnly": True,
-            "description": "A new contact's first note",
+            "description": "First and last name (null: not sent)",
+        },
+        "notes": {
+            "anyOf": [{"type": "string", "maxLength": 32000}, _ECHOED_NOTES, {"type": "null"}],
+            "writeOnly": True,
+            "description": "A new contact's first note; a representation's notes, sent back, are ignored",
         },
         "email": {
             **or_null({"type": "string", "pattern": EMAILS}),
@@ -580,7 +588,15 @@ CONTACT_SENT = {
 CONTACT_NEW = {
     "anyOf": [{**CONTACT_SENT, "required": [name]} for name in ("first_name", "name")],
 }
-CONTACT_CHANGE = accepted(CONTACT_SENT, partial=True)
+# A change's body: its notes only as sent back (a note is added with POST /contacts/{id}/notes).
+CONTACT_EDIT = {
+    **CONTACT_SENT,
+    "properties": {
+        **CONTACT_SENT["properties"],
+        "notes": {**_ECHOED_NOTES, "writeOnly": True, "description": "A representation's notes, sent back: ignored"},
+    },
+}
+CONTACT_CHANGE = accepted(CONTACT_EDIT, partial=True)
 _EDITS = (("contact_id", "update_fields"), ("contactID", "updateFields"))
 # The minimal JSON API's edit and delete bodies.
 MINIMAL_EDIT = {
@@ -594,7 +610,7 @@ CONTACT_CREATE = {"anyOf": [*CONTACT_NEW["anyOf"], *MINIMAL_EDIT["anyOf"]]}
 # On /contacts/{id}: an edit, which need not name the contact, or the fields themselves.
 MINIMAL_EDIT_OF = {
     "anyOf": [
-        CONTACT_SENT,
+        CONTACT_EDIT,
         *(
             {"type": "object", "properties": {name: _CONTACT_ID, fields: CONTACT_CHANGE}, "required": [fields]}
             for name, fields in _EDITS

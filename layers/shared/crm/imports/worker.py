@@ -418,15 +418,22 @@ def _write(
     lookups = [change for new in made for change in index.add_lookups(new.item)]
     list(_pool().map(lambda change: change[0].update(actions=change[1]), lookups))
     _put_all([new.item for new in made])
-    late_failures = []
+    # Updates run side by side, but those of one contact (rows that repeat it) one after another.
+    updates: dict[int, list[int]] = {}
     for i, step in enumerate(plan.steps):
         if step.action == UPDATE:
-            messages = _update(principal, step.contact_id, chunk[i], drafts[i])
-            if messages is None:
-                outcome.updated += 1
-            else:
-                outcome.failed.append({"line": chunk[i].line, "messages": messages})
-                late_failures.append(_error_item(job, chunk[i].line, messages))
+            updates.setdefault(int(step.contact_id), []).append(i)  # type: ignore[arg-type]
+
+    def update_rows(rows: list[int]) -> list[tuple[int, list[str] | None]]:
+        return [(i, _update(principal, plan.steps[i].contact_id, chunk[i], drafts[i])) for i in rows]  # type: ignore[arg-type]
+
+    late_failures = []
+    for i, messages in sorted(pair for done in _pool().map(update_rows, updates.values()) for pair in done):
+        if messages is None:
+            outcome.updated += 1
+        else:
+            outcome.failed.append({"line": chunk[i].line, "messages": messages})
+            late_failures.append(_error_item(job, chunk[i].line, messages))
     _put_all(late_failures)
     outcome.failed.sort(key=lambda failure: failure["line"])
     return outcome
