@@ -170,8 +170,11 @@ def main() -> int:
         client = Item._get_connection().connection.client
         key = {"pk": {"S": account_pk(principal.account_id)}, "sk": {"S": contact_sk(contact_id)}}
 
+        # The handler may change its event: each call gets a copy, made before the clock starts.
+        events = iter([copy.deepcopy(event) for _ in range(WARM_CALLS + 100)])
+
         def show() -> None:
-            assert handler(copy.deepcopy(event), LambdaContext("ContactsFunction"))["statusCode"] == 200
+            assert handler(next(events), LambdaContext("ContactsFunction"))["statusCode"] == 200
 
         def raw() -> None:
             client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
