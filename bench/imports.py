@@ -90,13 +90,14 @@ def _baseline(client: Any, table: str, rows: int, threads: int) -> tuple[float, 
     from loader import contact_items, people
 
     from crm import index
+    from crm.storage.items import lookup_sk
 
     items = []
     for n, person in enumerate(people(rows, seed=7, groups=())):
         made = contact_items(f"{ACCOUNT}-raw", 10_000_000 + n, person, "bench.raw")
         contact = made[0]
         lookups = [
-            {"pk": {"S": contact.pk}, "sk": {"S": f"E#{term}"}, "p": {"NS": [str(int(contact.id))]}}
+            {"pk": {"S": contact.pk}, "sk": {"S": lookup_sk(term)}, "p": {"NS": [str(int(contact.id))]}}
             for term in contact.search_terms
             if index.is_lookup(term)
         ]

@@ -19,9 +19,9 @@ ids of every contact with that value: a chunk of rows reads its duplicates with 
 whatever the account's size. At most MAX_SHARED contacts may share one such value.
 
 A private contact's postings carry its owner in ``o``, so a search drops other users' private
-contacts without reading them; so do its ids in lookup items. The contact keeps the terms it was indexed under (its
-``search_terms``), so the postings of a change or a delete are exactly the ones to replace,
-whatever version of this module wrote them.
+contacts without reading them; so do its ids in lookup items. The contact keeps the terms it was
+indexed under (its ``search_terms``), so the postings of a change or a delete are exactly the
+ones to replace, whatever version of this module wrote them.
 """
 
 from __future__ import annotations

@@ -278,22 +278,21 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
     return draft
 
 
-def _duplicate(draft: contacts.Draft, stored: dict[str, index.Named]) -> int | None:
-    """The contact a row is a duplicate of: the first with its UID, else with its email address."""
-    email = draft.values.get("email_address")
-    for term in (index.uid_key(draft.uid) if draft.uid else None, index.email_key(email) if email else None):
-        visible = stored[term].visible if term in stored else frozenset()
-        if visible:
-            return min(visible)
-    return None
-
-
 def _own_keys(draft: contacts.Draft) -> list[str]:
-    """What a row is a duplicate of another row of its chunk by: its UID, its email address."""
+    """The lookup terms a row is a duplicate by, strongest first: its UID, its email address."""
     email = draft.values.get("email_address")
     return [
         k for k in (index.uid_key(draft.uid) if draft.uid else None, index.email_key(email) if email else None) if k
     ]
+
+
+def _duplicate(draft: contacts.Draft, stored: dict[str, index.Named]) -> int | None:
+    """The contact a row is a duplicate of: the first with its UID, else with its email address."""
+    for term in _own_keys(draft):
+        visible = stored[term].visible if term in stored else frozenset()
+        if visible:
+            return min(visible)
+    return None
 
 
 def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Principal) -> Plan:
