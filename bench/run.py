@@ -11,7 +11,8 @@ run, printed with its goal and ``met`` or ``missed``. It measures; it asserts no
    Gateway passes it) over a raw ``GetItem`` of the same item: p50 and p99 of 1,000 calls each.
 3. Cost of each API operation: the units DynamoDB Local reports, and what DynamoDB would bill
    (bench/billing.py), over the minimum the data needs (one read or write of the contact alone).
-4. Imports (bench/imports.py): rows and items a second against raw ``BatchWriteItem`` of the same
+4. ``POST /contacts/batch`` (bench/batches.py): each operation's time and units over its single call.
+5. Imports (bench/imports.py): rows and items a second against raw ``BatchWriteItem`` of the same
    items, ``skip`` and ``update`` against ``create``, and the worker's peak memory.
 
 Run it on a quiet machine; compare ratios, not times (docs/performance.md).
@@ -207,10 +208,14 @@ def main() -> int:
             pair_p50 / raw_p50,
         )
 
+        import batches  # bench/batches.py
         import boto3
 
+        batches.timed(handler)
         sizes = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-        costs(gateway, principal, fields, Meter(client, sizes), sizes)
+        meter = Meter(client, sizes)
+        costs(gateway, principal, fields, meter, sizes)
+        batches.units(handler, meter)
 
         import imports  # bench/imports.py
 

@@ -47,7 +47,7 @@ GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, NAMES, "", S3_ENDPOIN
 BUCKET_EVENTS = BucketEvents(TEMPLATE, NAMES, S3_ENDPOINT, GATEWAY.invoke)
 serve_moto(int(S3_ENDPOINT.rsplit(":", 1)[1]), BUCKET_EVENTS.wrap)
 
-from crm import forms  # noqa: E402
+from crm import accounts, forms  # noqa: E402
 from crm import keys as crm_keys  # noqa: E402
 from crm.errors import ApiError  # noqa: E402
 from crm.storage.db import bind  # noqa: E402
@@ -87,6 +87,7 @@ def _after_test() -> None:
     """S3's events all delivered (none may reach the next test's table), and no call a function's
     role would not allow (some are retried or caught, so a test could pass without seeing it)."""
     BUCKET_EVENTS.settle()
+    accounts.forget()
     denied, PERMISSIONS.denied[:] = list(PERMISSIONS.denied), []
     assert denied == [], "calls template.yaml does not allow"
 

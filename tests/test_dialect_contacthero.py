@@ -37,12 +37,14 @@ SHAPE_ONLY = {
     "last-action-at": "datetime",
 }
 # What our contact carries beyond ContactHero's elements (API.md: the Redmine CRM fields and the
-# version). Anything else appearing in a contact is a change a ContactHero client did not agree to.
+# version; the external_id upserts match on). Anything else appearing in a contact is a change a
+# ContactHero client did not agree to.
 EXTRA_CONTACT_ELEMENTS = {
     "assigned-to-id",
     "background",
     "custom_fields",
     "emails",
+    "external-id",
     "is-company",
     "phones",
     "project-ids",

@@ -779,6 +779,17 @@ def test_too_many_phones_is_422_and_changes_nothing(redmine: Redmine) -> None:
     assert reply.status == 422
     assert reply.json() == {"errors": ["Phones takes at most 7 entries"]}
     assert redmine.contact(made["id"])["phones"] == ["1"]
+    # Blank entries count as sent, as the document's maxItems counts them.
+    blanks = redmine.send("POST", "/contacts.json", {"contact": {"first_name": "Blank", "emails": ["", "", "", ""]}})
+    assert blanks.status == 422
+    assert blanks.json() == {"errors": ["Emails takes at most 3 entries"]}
+    three = {"contact": {"first_name": "Blank", "emails": ["", "", ""]}}
+    assert redmine.send("POST", "/contacts.json", three).status == 201
+    # As the plugin prints them, {"address": ...}; nothing else in an entry.
+    odd = redmine.send("POST", "/contacts.json", {"contact": {"first_name": "Odd", "emails": [{"mail": "o@x.io"}]}})
+    assert (odd.status, odd.json()) == (422, {"errors": ['Emails are texts or {"address": ...}']})
+    printed = {"contact": {"first_name": "Printed", "emails": [{"address": "p@x.io"}, {}, None]}}
+    assert redmine.json(201, "POST", "/contacts.json", printed)["contact"]["email_address"] == "p@x.io"
 
 
 def test_an_address_attribute_a_field_overrides_is_checked_all_the_same(redmine: Redmine) -> None:

@@ -70,7 +70,10 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # (form-encoded to each suffix, then multipart with a redirect) with the demo form key. Last, imports 1 to 3 are asked
 # for (a CSV file, a vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is
 # imported, and of a file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which
-# becomes import 4; the imports are listed. Last, each function is sent a method its path has no
+# becomes import 4; the imports are listed. Contact 2 is looked up by its phone number, two contacts
+# are upserted (by email, then by external_id in XML); batches create one, upsert the first again
+# and change contact 2, upsert the second and delete contact 2, and create one in XML (the lookups
+# and the batches to each suffix). Last, each function is sent a method its path has no
 # operation for (its ANY route): a 405 naming the methods it takes.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
@@ -196,6 +199,14 @@ EXPECTED: dict[str, int | str] = {
     "imports/list.json": 200,
     "imports/list-json.json": 200,
     "imports/list-xml.json": 200,
+    "contacts/lookup.json": 200,
+    "contacts/upsert-email.json": 201,
+    "contacts/upsert-external-id.json": 201,
+    "contacts/batch.json": 200,
+    "contacts/lookup-json.json": 200,
+    "contacts/lookup-xml.json": 200,
+    "contacts/batch-json.json": 200,
+    "contacts/batch-xml.json": 200,
     "calls/method-not-allowed.json": 405,
     "contacts/method-not-allowed.json": 405,
     "custom_fields/method-not-allowed.json": 405,
@@ -481,7 +492,8 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
         # project membership is named by the project's id or identifier, and answers the contact.
         suffix = ".xml" if event["path"].endswith(".xml") else ".json" if event["path"].endswith(".json") else ""
         collection = event["path"].removesuffix(suffix)
-        if re.fullmatch(r"/projects/[^/]+/contacts", collection):  # Redmine's create: the contact's own URL
+        # Redmine's create and the upserts: the contact's own URL.
+        if re.fullmatch(r"/projects/[^/]+/contacts|/contacts/by-(email|external-id)/[^/]+", collection):
             collection = "/contacts"
         membership = collection.endswith("/projects")
         new_id = r"[a-z0-9_-]+" if membership else r"\d+"

@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.local_server import BIN, Server
 
 CONFIG = Path(__file__).parent / "fuzz" / "schemathesis.toml"
-HOOKS = Path(__file__).parent / "fuzz" / "hooks.py"  # XML's null as an empty element
+HOOKS = Path(__file__).parent / "fuzz" / "hooks.py"  # XML bodies written as the check judges them
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "15")
 SEED = os.environ.get("FUZZ_SEED", "1202")
 # The coverage phase (every boundary of every field, each alone) takes longer than the whole

@@ -8,6 +8,8 @@
     contacts-admin forms allow --account A [--origin https://HOST]... [--redirect URL]...
     contacts-admin forms disallow --account A [--origin https://HOST]... [--redirect URL]...
     contacts-admin forms show --account A
+    contacts-admin accounts show --account A
+    contacts-admin accounts set --account A --default-region GB
     contacts-admin upgrade --account A
 
 `keys create` prints the new key alone on the last line: it is shown once and stored only as a hash.
@@ -15,7 +17,9 @@
 do nothing else. `forms allow` lists the pages (origins) the account's forms may be posted from
 and the URLs they may redirect to (a URL ending in / allows every URL under it). `upgrade` brings
 an account an earlier version stored up to this one (its tag counts, its notes' own ids); run it
-once after deploying this version, best while no one writes.
+once after deploying this version, best while no one writes. `accounts set --default-region` sets
+the region (ISO 3166-1, US unless set) that the account's phone numbers without a country code are
+read in, and reindexes its contacts' numbers in it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("--origin", action="append", default=[], help="https://www.example.com (repeatable)")
         change.add_argument("--redirect", action="append", default=[], help="a redirect_on_success URL (repeatable)")
     forms.add_parser("show", help="the account's origins and redirect URLs").add_argument("--account", required=True)
+    accounts = groups.add_parser("accounts", help="an account's settings").add_subparsers(dest="command", required=True)
+    accounts.add_parser("show", help="the account's settings").add_argument("--account", required=True)
+    settings = accounts.add_parser("set", help="change the account's settings")
+    settings.add_argument("--account", required=True)
+    settings.add_argument("--default-region", required=True, help="phone numbers' region: US, GB, FR...")
     upgrade = groups.add_parser("upgrade", help="bring an account an earlier version stored up to this one")
     upgrade.add_argument("--account", required=True)
     return parser
@@ -69,6 +78,18 @@ def _upgrade(args: argparse.Namespace) -> int:
         f"Account {args.account}: {done.contacts} contacts read, {done.tags} tags counted, "
         f"{done.notes_linked} notes given their own id, {done.reindexed} contacts reindexed."
     )
+    return 0
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from crm import accounts
+    from crm.upgrade import reindex
+
+    if args.command == "set":
+        region = accounts.set_default_region(args.account, args.default_region)
+        print(f"Account {args.account}: phone numbers read in {region}; {reindex(args.account)} contacts reindexed.")
+    else:
+        print(f"Account {args.account}: phone numbers read in {accounts.default_region(args.account)}.")
     return 0
 
 
@@ -130,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     bind(args.table, args.endpoint_url or None, args.region or "us-east-1")
     try:
-        return {"keys": _keys, "forms": _forms, "upgrade": _upgrade}[args.group](args)
+        return {"keys": _keys, "forms": _forms, "accounts": _accounts, "upgrade": _upgrade}[args.group](args)
     except ValueError as exc:
         print(f"contacts-admin: {exc}", file=sys.stderr)
         return 2

@@ -6,11 +6,11 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, contact_reads, contacts, search, tags
+from crm import activities, batch, contact_reads, contacts, lookup, search, tags, upserts
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.http import dialects, openapi, views
-from crm.http.api import Api, Request, resource_id
+from crm.http import batches, dialects, openapi, views
+from crm.http.api import Api, Request, path_text, resource_id
 from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
 from crm.paging import page_of
@@ -91,7 +91,7 @@ def _show(request: Request, contact: contact_reads.Contact, status: int = 200) -
 )
 def list_contacts(request: Request) -> Response:
     _search_in_body(request)
-    query = search.parse(request.query)
+    query = search.parse(request.query, request.principal.account_id)
     if query is None:
         page = contact_reads.list_contacts(request.principal, request.page())
     else:
@@ -178,11 +178,33 @@ def delete_named_contact(request: Request) -> Response:
 )
 def search_contacts(request: Request) -> Response:
     _search_in_body(request)
-    query = search.parse(request.query)
+    query = search.parse(request.query, request.principal.account_id)
     if query is None:  # a search for nothing in particular finds every contact, as Redmine's does
         page = contact_reads.list_contacts(request.principal, request.page())
     else:
         page = search.run(request.principal, query, request.page())
+    return request.many("contacts", "contact", page, _views(request, page.items))
+
+
+@app.operation(
+    "GET",
+    "/contacts/lookup",
+    summary="Contacts with this email address (whatever its case), phone number (however written) or external_id",
+    query=(
+        openapi.query("email", "An email address", {"type": "string", "maxLength": lookup.VALUE_MAX}),
+        openapi.query(
+            "phone",
+            "A phone number in any format: +1 (202) 456-1414, 202-456-1414 and 12024561414 are one number"
+            " (one without a country code is read in the account's region)",
+            {"type": "string", "maxLength": lookup.VALUE_MAX},
+        ),
+        openapi.query("external_id", "An external_id", {"type": "string", "maxLength": lookup.VALUE_MAX}),
+        *openapi.PAGING,
+    ),
+    returns=openapi.listing("contacts", CONTACT),
+)
+def lookup_contacts(request: Request) -> Response:
+    page = lookup.lookup(request.principal, request.query, request.page())
     return request.many("contacts", "contact", page, _views(request, page.items))
 
 
@@ -223,6 +245,74 @@ def show_contact(request: Request, contact_id: str) -> Response:
 def update_contact(request: Request, contact_id: str) -> Response:
     contact = contacts.update(request.principal, resource_id(contact_id, "Contact"), _body(request), request.if_match())
     return _show(request, contact)
+
+
+# Any item is taken: one the API cannot run is answered in its result (422), not refused.
+OPERATION = {
+    "description": "{op: create, contact}, {op: update, id, contact}, {op: upsert, match: email or external_id,"
+    ' contact} or {op: delete, id}; in XML, <operations type="array"> of <operation> elements'
+}
+RESULT = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "integer", "description": "What the operation alone would have answered"},
+        "contact": CONTACT,
+        "errors": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["status"],
+}
+
+
+@app.operation(
+    "POST",
+    "/contacts/batch",
+    summary=f"Create, update, upsert and delete up to {batch.MAX_OPERATIONS} contacts, in order, each as alone",
+    body={"type": "array", "minItems": 1, "maxItems": batch.MAX_OPERATIONS, "items": OPERATION},
+    root="operations",
+    returns={"type": "object", "properties": {"results": {"type": "array", "items": RESULT}}},
+)
+def batch_contacts(request: Request) -> Response:
+    results = batch.run(request.principal, batches.read(request.fields()))
+    shown = [
+        {"status": r.status, **({"contact": _view(request, r.contact)} if r.contact else {}), **_errors(r.errors)}
+        for r in results
+    ]
+    return request.listed("results", "result", shown)
+
+
+def _errors(messages: list[str]) -> dict:
+    return {"errors": messages} if messages else {}
+
+
+def _upsert(request: Request, by: str, value: str) -> Response:
+    contact, created = upserts.upsert(request.principal, by, path_text(value), _body(request), request.if_match())
+    return _show(request, contact, status=201 if created else 200)
+
+
+@app.operation(
+    "PUT",
+    "/contacts/by-email/<email>",
+    summary="Update the contact with this email address, or create one with it (201); If-Match for the update",
+    status=200,
+    body=openapi.CONTACT_EDIT,
+    returns=ONE,
+    also=(201,),
+)
+def upsert_by_email(request: Request, email: str) -> Response:
+    return _upsert(request, "email", email)
+
+
+@app.operation(
+    "PUT",
+    "/contacts/by-external-id/<external_id>",
+    summary="Update the contact with this external_id, or create one with it (201); If-Match for the update",
+    status=200,
+    body=openapi.CONTACT_EDIT,
+    returns=ONE,
+    also=(201,),
+)
+def upsert_by_external_id(request: Request, external_id: str) -> Response:
+    return _upsert(request, "external_id", external_id)
 
 
 @app.operation(

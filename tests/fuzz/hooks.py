@@ -1,11 +1,12 @@
 """schemathesis hooks for tests/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
-XML bodies are written by schemathesis's own writer, with two changes, so that the request sent is
+XML bodies are written by schemathesis's own writer, with three changes, so that the request sent is
 the one the check judges:
 
-- A null is an empty element, as XML clients leave a value out. The writer spells it ``null``, a
-  text like any other, while the coverage phase takes null and the empty string to be the same
-  element; so a "null" it calls invalid would reach the API as a valid text.
+- A null has no XML form: no body's XML schema takes one, so a null is always what makes a case
+  invalid. The writer spells it ``null`` and an empty element would be the empty string, both
+  texts the API may take, so a case invalid for its null would reach the API valid. It is written
+  as ``&#x0;``, which an XML parser refuses, as for the characters below.
 - A character XML 1.0 cannot carry (a control character, U+FFFE, U+FFFF) is written as a character
   reference, which an XML parser refuses, as a client that sent it would be refused. The writer
   drops such characters, so a text it calls invalid for holding one would arrive valid.
@@ -48,9 +49,9 @@ NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _prepared(value: Any, marker: str) -> Any:
-    """Nulls blanked; each character XML cannot carry replaced by a marker naming its code point."""
+    """Each null, and each character XML cannot carry, replaced by a marker naming its code point."""
     if value is None:
-        return ""
+        return f"{marker}0{marker}"
     if isinstance(value, str):
         return NOT_IN_XML.sub(lambda found: f"{marker}{ord(found.group()):x}{marker}", value)
     if isinstance(value, dict):

@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crm import contact_counts, custom_fields, custom_values, history, index, tags, times
+from crm import accounts, contact_counts, custom_fields, custom_values, history, index, tags, times
 from crm.auth import Principal
 from crm.contact_reads import NOTES_ON_SHOW, Contact, load_visible, newest_notes
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, FIELDS_BY_NAME, defaults
 from crm.observability import count, logger
-from crm.storage.db import next_id, optimistic, transact
+from crm.storage.db import ConditionFailed, next_id, optimistic, transact
 from crm.storage.items import (
     ContactItem,
     HistoryItem,
@@ -57,10 +57,11 @@ def draft(
     return Draft(values, first_note if first_note and first_note.strip() else None, uid)
 
 
-def check_findable(new: Draft) -> None:
+def check_findable(principal: Principal, new: Draft) -> None:
     """422 if the contact would have too many search terms, which ``new_items`` finds otherwise
     (an import checks a row before planning its writes; a single create need not look twice)."""
-    index.terms(ContactItem(**new.values, updated_at="", source_uid=new.uid))
+    region = accounts.default_region(principal.account_id)
+    index.terms(ContactItem(**new.values, updated_at="", source_uid=new.uid), region)
 
 
 @dataclass
@@ -105,12 +106,19 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
         item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in new.values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
-    item.search_terms = index.terms(item)
+    item.search_terms = index.terms(item, accounts.default_region(principal.account_id))
     return NewContact(item, notes, entry)
 
 
-def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft | None = None) -> Contact:
-    """Create a contact; ``checked``: the body's draft, when the caller checked it already."""
+def create(
+    principal: Principal,
+    body: Mapping[str, Any] | Sent,
+    checked: Draft | None = None,
+    exclusive: Mapping[str, index.Named] | None = None,
+) -> Contact:
+    """Create a contact; ``checked``: the body's draft, when the caller checked it already;
+    ``exclusive``: lookup terms that must name what they named when read (an upsert's: no contact
+    it may see), else ConditionFailed."""
     new = checked or draft(principal, body)
     contact_id = next_id(principal.account_id, "contact")
     note_id = next_id(principal.account_id, "note") if new.first_note is not None else None
@@ -120,14 +128,22 @@ def create(principal: Principal, body: Mapping[str, Any] | Sent, checked: Draft 
 
     def stage(tx: Any) -> None:
         tx.save(item, condition=ContactItem.sk.does_not_exist())
-        index.stage(tx, principal.account_id, contact_id, {}, item.search_terms, None, index.owner(item))
-        tags.stage(tx, principal.account_id, None, None, item.tags, index.owner(item))
+        terms, owner = item.search_terms, index.owner(item)
+        index.stage(tx, principal.account_id, contact_id, {}, terms, None, owner, exclusive)
+        tags.stage(tx, principal.account_id, None, None, item.tags, owner)
         tx.save(made.entry, condition=HistoryItem.sk.does_not_exist())
         for written in (item for note in made.notes for item in with_ref(note)):
             tx.save(written, condition=NoteItem.sk.does_not_exist())
         contact_counts.stage_counts(tx, principal, principal.user_id, 1, 1 if item.is_private else 0)
 
-    transact(stage)
+    try:
+        transact(stage)
+    except ConditionFailed:
+        # Only a lookup term can fail (the ids are new): taken meanwhile by another writer.
+        if exclusive:
+            raise
+        index.check_shared(principal, {}, item.search_terms)  # 409 naming the contact that took it
+        raise Conflict("Contact is changing too often; retry") from None
     count("ContactCreated")
     logger.info("contact created", extra={"contact_id": contact_id})
     return Contact(item, made.notes)
@@ -150,7 +166,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at = read_version + 1, now
-    item.search_terms = index.terms(item)
+    item.search_terms = index.terms(item, accounts.default_region(principal.account_id))
     index.check_shared(principal, old_terms, item.search_terms)
     actions.append(ContactItem.search_terms.set(item.search_terms))
     # A note written meanwhile moves history_count but not the version: retried, not a 409.

@@ -82,6 +82,7 @@ CONTACT_FIELDS: tuple[Field, ...] = tuple(
     + _fields("string", "url", "url_2", "url_3", "user_1", "user_2", "user_3", "user_4")
     + [Field("tags", "tags", default=()), Field("project_ids", "ids", default=()), Field("assigned_to_id", "integer")]
     + [Field("is_private", "boolean", default=False), Field("custom_fields", "records", default=())]
+    + [Field("external_id")]  # another system's id for the contact: unique in the account (crm.index)
 )
 FIELDS_BY_NAME = {field.name: field for field in CONTACT_FIELDS}
 

@@ -12,11 +12,18 @@ narrowest term matches, never the number the account holds. Terms:
     a:<user id>   assigned_to_id              c:1 / c:0     is_company
     k:<name>      the company it works for    u:<updated_at>  the last change (updated_since)
 
-Two kinds of value are looked up exactly rather than searched: each email address, whatever its
-case, and the id its source gave it (a vCard's UID), which an import finds its duplicates by.
-Their terms (``=e:<hash>``, ``=i:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
-ids of every contact with that value: a chunk of rows reads its duplicates with one BatchGetItem,
-whatever the account's size. At most MAX_SHARED contacts may share one such value.
+A phone number is found by the digits it was written with, by its national number and by its
+international one (crm.phones), so that ``2024561414`` and ``+12024561414`` both find
+``+1 (202) 456-1414``.
+
+Some values are also looked up exactly: each email address, whatever its case, each phone
+number, however written (by its E.164 form), the id its source gave it (a vCard's UID), which an
+import finds its duplicates by, and its ``external_id``. Their terms (``=e:<hash>``,
+``=t:<hash>``, ``=i:<hash>``, ``=x:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
+ids of every contact with that value: ``GET /contacts/lookup`` and a chunk of rows read them with
+one BatchGetItem, whatever the account's size. At most MAX_SHARED contacts may share one such
+value; an ``external_id`` names one contact at most, which the transaction that gives it to a
+contact makes sure of (``stage``'s condition), so that two writers at once cannot both take it.
 
 A private contact's postings carry its owner in ``o``, so a search drops other users' private
 contacts without reading them; so do its ids in lookup items. The contact keeps the terms it was
@@ -29,12 +36,15 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from crm.errors import Unprocessable
+from pynamodb.expressions.condition import size
+
+from crm import phones
+from crm.errors import Conflict, Unprocessable
 from crm.storage.items import LookupItem, PostingItem, account_pk, lookup_sk, posting_sk
 
 # Everything one change can write must fit one transaction (100 actions): the contact, its history
@@ -76,7 +86,6 @@ FIELD_GROUPS = {
 # Letters that Unicode does not decompose into a base letter and an accent.
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "\u0131": "i"})
 _NOT_WORD = re.compile(r"[\W_]+")
-_NOT_DIGIT = re.compile(r"[^0-9]+")
 
 
 def fold(text: str) -> str:
@@ -114,8 +123,8 @@ def exact(kind: str, value: Any) -> str:
 
 
 LOOKUP = "="  # the mark of a lookup item's term
-MAX_SHARED = 1000  # contacts that one email address or one UID may name
-SHARED_TOO_OFTEN = f"At most {MAX_SHARED} contacts may share one email address or vCard UID"
+MAX_SHARED = 1000  # contacts that one email address, phone number or UID may name
+SHARED_TOO_OFTEN = f"At most {MAX_SHARED} contacts may share one email address, phone number or vCard UID"
 
 
 def _digest(text: str) -> str:
@@ -127,15 +136,38 @@ def email_key(address: str) -> str:
     return f"{LOOKUP}e:{_digest(address.strip().lower())}"
 
 
+def phone_key(number: phones.Number) -> str | None:
+    """The lookup term of a phone number, the same however it was written; None for one too short
+    to name anyone (an extension)."""
+    key = number.key
+    return f"{LOOKUP}t:{_digest(key)}" if len(phones.digits(key)) >= phones.MIN_DIGITS else None
+
+
+def external_key(external_id: str) -> str:
+    """The lookup term of an ``external_id``: exact, as sent but for the spaces around it."""
+    return f"{LOOKUP}x:{_digest(external_id.strip())}"
+
+
+UNIQUE = f"{LOOKUP}x:"  # the mark of a term that names one contact at most
+
+
+def is_unique(term: str) -> bool:
+    return term.startswith(UNIQUE)
+
+
 def uid_key(uid: str) -> str:
     """The lookup term of a source's own id (a vCard's UID), exact, of any length."""
     return f"{LOOKUP}i:{_digest(uid)}"
 
 
-def lookups(values: Any, uid: str | None) -> list[str]:
-    """The lookup terms of a contact's values (a mapping of fields) and its source's UID."""
+def lookups(values: Any, uid: str | None, region: str = phones.DEFAULT_REGION) -> list[str]:
+    """The lookup terms of a contact's values (a mapping of fields) and its source's UID; its phone
+    numbers are read in ``region``."""
     terms = [email_key(values[name]) for name in EMAIL_FIELDS if values.get(name)]
-    return list(dict.fromkeys([*terms, *([uid_key(uid)] if uid else [])]))
+    numbers = (phone_key(phones.number(values[name], region)) for name in PHONE_FIELDS if values.get(name))
+    external = (values.get("external_id") or "").strip()
+    extra = [*([uid_key(uid)] if uid else []), *([external_key(external)] if external else [])]
+    return list(dict.fromkeys([*terms, *filter(None, numbers), *extra]))
 
 
 def is_lookup(term: str) -> bool:
@@ -149,6 +181,16 @@ class Named:
 
     visible: frozenset[int]
     total: int
+    private: int = 0  # of the total, private contacts (their owner:id entries)
+
+    def unchanged(self) -> Any:
+        """The condition that the item still names as many contacts of each kind."""
+        public = self.total - self.private
+        p = LookupItem.p.does_not_exist() if not public else size(LookupItem.p) == public
+        return p & (LookupItem.q.does_not_exist() if not self.private else size(LookupItem.q) == self.private)
+
+
+NOBODY = Named(frozenset(), 0)  # what a term no item names yet names
 
 
 def named(principal: Any, lookup_terms: Iterable[str], consistent: bool = True) -> dict[str, Named]:
@@ -163,22 +205,40 @@ def named(principal: Any, lookup_terms: Iterable[str], consistent: bool = True) 
             owner, _, contact_id = entry.partition(":")
             if principal.is_admin or int(owner) == principal.user_id:
                 visible.add(int(contact_id))
-        total = len(item.p or ()) + len(item.q or ())
-        if total:
-            found[item.sk[len(lookup_sk("")) :]] = Named(frozenset(int(i) for i in visible), total)
+        private = len(item.q or ())
+        if total := len(item.p or ()) + private:
+            found[item.sk[len(lookup_sk("")) :]] = Named(frozenset(int(i) for i in visible), total, private)
     return found
+
+
+def taken_by(contact_id: int | None) -> str:
+    """Why an ``external_id`` cannot be given: the contact that has it, if the key may see it."""
+    if contact_id:
+        return f"Contact {contact_id} has this external_id already"
+    return "A contact this key may not see has this external_id already"
+
+
+def taken(found: Named) -> Conflict:
+    """The 409 of an ``external_id`` another contact has."""
+    return Conflict(taken_by(min(found.visible) if found.visible else None))
 
 
 def check_shared(principal: Any, old: dict[str, str], new: dict[str, str]) -> None:
     """422 if a value the contact is about to take (an email address, a UID) names MAX_SHARED
-    contacts already: a lookup item stays small enough to read in one unit or two."""
+    contacts already: a lookup item stays small enough to read in one unit or two; 409 if its
+    ``external_id`` is another contact's."""
     added = [term for term in new.keys() - old.keys() if is_lookup(term)]
-    if added and any(n.total >= MAX_SHARED for n in named(principal, added, consistent=False).values()):
+    found = named(principal, added, consistent=any(map(is_unique, added))) if added else {}
+    for term, names in found.items():
+        if is_unique(term):
+            raise taken(names)
+    if any(n.total >= MAX_SHARED for n in found.values()):
         raise Unprocessable(SHARED_TOO_OFTEN)
 
 
-def terms(contact: Any) -> dict[str, str]:
-    """Every term ``contact`` is found by, with the field codes of its words ("" for other terms)."""
+def terms(contact: Any, region: str = phones.DEFAULT_REGION) -> dict[str, str]:
+    """Every term ``contact`` is found by, with the field codes of its words ("" for other terms);
+    its phone numbers are read in ``region``, its account's (crm.accounts)."""
     found: dict[str, set[str]] = {}
     for name, code in SEARCHED.items():
         value = getattr(contact, name)
@@ -187,8 +247,7 @@ def terms(contact: Any) -> dict[str, str]:
         if name in EMAIL_FIELDS:
             field_words = _email_words(value)
         elif name in PHONE_FIELDS:
-            digits = _NOT_DIGIT.sub("", value)[:WORD_MAX]
-            field_words = {digits} if digits else set()
+            field_words = {digits[:WORD_MAX] for digits in phones.number(value, region).searched}
         else:
             field_words = words(value)
         for word in field_words:
@@ -204,8 +263,8 @@ def terms(contact: Any) -> dict[str, str]:
     if (contact.company or "").strip():
         indexed[exact("k", contact.company)] = ""
     indexed[f"u:{contact.updated_at}"] = ""
-    values = {name: getattr(contact, name) for name in EMAIL_FIELDS}
-    indexed.update(dict.fromkeys(lookups(values, contact.source_uid), ""))
+    values = {name: getattr(contact, name) for name in (*EMAIL_FIELDS, *PHONE_FIELDS, "external_id")}
+    indexed.update(dict.fromkeys(lookups(values, contact.source_uid, region), ""))
     if len(indexed) > MAX_TERMS:
         raise Unprocessable(
             f"A contact can be found by at most {MAX_TERMS} words, tags and projects together; "
@@ -247,11 +306,22 @@ def _lookup_change(contact_id: int, old_owner: int | None, new_owner: int | None
     return actions
 
 
-def add_lookups(contact: Any) -> list[tuple[Any, list[Any]]]:
+def add_lookups(contact: Any) -> list[tuple[Any, list[Any], Any]]:
     """The lookup items that must name a new contact, each with its update (adding to a set, so
-    that a replay changes nothing): a batch write cannot add to a set."""
-    changes = _lookup_change(int(contact.id), None, owner(contact), adds=True, drops=False)
-    return [(LookupItem(contact.pk, lookup_sk(term)), changes) for term in contact.search_terms if is_lookup(term)]
+    that a replay changes nothing; a batch write cannot add to a set) and its condition: a unique
+    term's item may name no other contact."""
+    attribute, entry = _naming(int(contact.id), owner(contact))
+    changes = [attribute.add({entry})]
+    alone = NOBODY.unchanged()
+    return [
+        (
+            LookupItem(contact.pk, lookup_sk(term)),
+            changes,
+            (alone | attribute.contains(entry)) if is_unique(term) else None,
+        )
+        for term in contact.search_terms
+        if is_lookup(term)
+    ]
 
 
 def stage(
@@ -262,8 +332,12 @@ def stage(
     new: dict[str, str],
     old_owner: int | None,
     new_owner: int | None,
+    exclusive: Mapping[str, Named] | None = None,
 ) -> None:
-    """Stage the posting writes that take the contact from terms ``old`` to ``new`` in ``tx``."""
+    """Stage the posting writes that take the contact from terms ``old`` to ``new`` in ``tx``. A
+    unique lookup term new to the contact must name no contact yet, and one of ``exclusive`` as
+    many as it did when read (an upsert's), else the transaction fails (ConditionFailed)."""
+    as_read = exclusive or {}
     pk = account_pk(account_id)
     for term in old.keys() - new.keys():
         if is_lookup(term):
@@ -275,6 +349,9 @@ def stage(
             continue  # unchanged
         if is_lookup(term):
             change = _lookup_change(contact_id, old_owner, new_owner, adds=True, drops=term in old)
-            tx.update(LookupItem(pk, lookup_sk(term)), actions=change)
+            condition = None
+            if term not in old and (is_unique(term) or term in as_read):
+                condition = as_read.get(term, NOBODY).unchanged()
+            tx.update(LookupItem(pk, lookup_sk(term)), actions=change, condition=condition)
         else:
             tx.save(PostingItem(pk, posting_sk(term, contact_id), f=codes or None, o=new_owner))

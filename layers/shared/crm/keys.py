@@ -18,7 +18,17 @@ from pynamodb.exceptions import PutError
 
 from crm import times
 from crm.auth import WRITE, FormGrant, Principal, granted_scopes
-from crm.storage.items import KEY_MARK, AccountItem, KeyItem, UserItem, account_pk, key_sk, starting_with, user_sk
+from crm.storage.items import (
+    ACCOUNT_SK,
+    KEY_MARK,
+    AccountItem,
+    KeyItem,
+    UserItem,
+    account_pk,
+    key_sk,
+    starting_with,
+    user_sk,
+)
 
 PREFIX = "ck"
 FORM_PER_MINUTE = 10  # a form key's default rate: a person fills a form in far longer than 6 s
@@ -46,7 +56,7 @@ def check_account_id(account_id: str) -> str:
 def _ensure_account(account_id: str, user_id: int, user_name: str | None) -> None:
     now = times.now()
     for item in (
-        AccountItem(account_pk(account_id), "ACCOUNT", name=account_id, created_at=now),
+        AccountItem(account_pk(account_id), ACCOUNT_SK, name=account_id, created_at=now),
         UserItem(account_pk(account_id), user_sk(user_id), user_id=user_id, name=user_name, created_at=now),
     ):
         try:

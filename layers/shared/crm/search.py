@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crm import index
+from crm import accounts, index, phones
 from crm.auth import Principal
 from crm.errors import BadRequest, Unprocessable
 from crm.fields import FIELDS_BY_NAME
@@ -60,15 +60,22 @@ def _search_fields(name: str) -> frozenset[str]:
     return frozenset(index.SEARCHED[field] for field in fields)
 
 
-def parse(params: Mapping[str, str]) -> Query | None:
-    """The query of a list's parameters, or None when it asks for no search and no filter."""
+def parse(params: Mapping[str, str], account_id: str) -> Query | None:
+    """The query of a list's parameters, or None when it asks for no search and no filter; a phone
+    number in it is read in the account's region."""
     given = {name: params[name] for name in FILTERS if (params.get(name) or "").strip()}
     if not given and "searchby" not in params:
         return None
     text = given.get("search", given.get("term", ""))
     if len(text) > MAX_SEARCH:
         raise BadRequest(f"search is at most {MAX_SEARCH} characters")
-    words = tuple(index.query_words(text))
+    if phones.looks_like_number(text):
+        # A number written whole, ``(202) 456-1414``, is one number to find, not three words: by its
+        # national number if it is one (``06 12 34 56 78`` in France), else by its digits.
+        number = phones.number(text, accounts.default_region(account_id))
+        words: tuple[str, ...] = ((number.national or number.digits)[: index.WORD_MAX],)
+    else:
+        words = tuple(index.query_words(text))
     if len(words) > MAX_WORDS:
         raise BadRequest(f"search takes at most {MAX_WORDS} words")
     fields = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crm import index, tags
+from crm import accounts, index, tags
 from crm.storage.db import ConditionFailed, transact
 from crm.storage.items import (
     CONTACT_MARK,
@@ -51,6 +51,14 @@ def upgrade(account_id: str) -> Upgraded:
     return done
 
 
+def reindex(account_id: str) -> int:
+    """Move every contact of the account whose terms are not this version's to its terms (after a
+    change of its phone numbers' region); how many it moved."""
+    pk = account_pk(account_id)
+    contacts = ContactItem.query(pk, starting_with(ContactItem.sk, CONTACT_MARK), consistent_read=True)
+    return sum(_reindex(account_id, contact) for contact in contacts)
+
+
 def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
     """Write the counts as counted; a tag counted before but carried by no contact now goes to 0."""
     wanted: dict[str, tuple[str, int, int]] = {}
@@ -68,7 +76,7 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
 def _reindex(account_id: str, contact: ContactItem) -> int:
     """Move the contact's index to the terms this version gives it, as an update of it would; 1 if
     it did. A contact changed meanwhile was reindexed by that change."""
-    old, new = dict(contact.search_terms or {}), index.terms(contact)
+    old, new = dict(contact.search_terms or {}), index.terms(contact, accounts.default_region(account_id))
     if old == new:
         return 0
     owner = index.owner(contact)

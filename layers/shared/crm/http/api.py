@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -35,6 +36,7 @@ from crm.storage.db import is_busy
 
 PATH_PARAM = re.compile(r"<(\w+)>")
 IDEMPOTENCY_HEADER = "idempotency-key"
+ONCE = ("POST", "PUT", "PATCH")  # the writes an Idempotency-Key makes happen once (an upsert is a PUT)
 REPLACED = "\ufffd"
 NOT_ROUTED = "NOT-ROUTED"  # the method an event gets when its resource has no operation for it
 
@@ -147,6 +149,9 @@ class Request:
 
     def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.many(self.format, root, item, page, views))
+
+    def listed(self, root: str, item: str, views: list[dict[str, Any]]) -> Response:
+        return self._response(200, render.listed(self.format, root, item, views))
 
     def empty(self) -> Response:
         return self._response(204, None)
@@ -268,7 +273,7 @@ class Api(APIGatewayRestResolver):
                 if not public:
                     request.principal.require(needed)
                 # A replay is stored per API key: a public route has none to keep it under.
-                if method == "POST" and not public and IDEMPOTENCY_HEADER in request.headers:
+                if method in ONCE and not public and IDEMPOTENCY_HEADER in request.headers:
                     return self._once(request, lambda: func(request, **path_params))
                 return func(request, **path_params)
 
@@ -293,7 +298,7 @@ class Api(APIGatewayRestResolver):
         return decorator
 
     def _once(self, request: Request, call: Callable[[], Response]) -> Response:
-        """Run a POST at most once per Idempotency-Key; a retry gets the stored answer."""
+        """Run a write at most once per Idempotency-Key; a retry gets the stored answer."""
         # Imported on first use: Powertools' idempotency loads boto3, which no other path needs.
         from crm import idempotency
 
@@ -340,6 +345,15 @@ class Api(APIGatewayRestResolver):
         request_id = (self.current_event.get("requestContext") or {}).get("requestId", "")
         logger.exception("unhandled error", extra={"error": type(exc).__name__})
         return self.request.error(ApiError(f"Internal server error (request id {request_id})"))
+
+
+def path_text(text: str) -> str:
+    """A path segment that holds text (an upsert's email address): API Gateway's REST APIs hand
+    it on percent-encoded, as sent; 400 unless it decodes to UTF-8."""
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("Malformed path: a segment is not UTF-8 text") from None
 
 
 def resource_id(text: str, what: str) -> int:

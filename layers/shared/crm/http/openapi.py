@@ -135,7 +135,18 @@ CONTACT["properties"]["photo_url"] = {
 for _name, (_slots, _key) in ARRAYS.items():
     CONTACT["properties"][_name] = {
         "type": "array",
-        "items": {"type": "string"},
+        # As the plugin prints them too, {"address": ...}; a blank or null entry is no value.
+        "items": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {_key: {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "maxItems": len(_slots),
         "description": f"Redmine CRM's list of {_name}: {', '.join(_slots)} in that order. Sent, it fills"
         " them and empties the rest, unless the body names one of them itself.",
@@ -159,7 +170,12 @@ BODY_ERROR_STATUSES = (
 
 ID_SCHEMA = {"type": "integer", "minimum": 1}
 # Path parameters that are not our integer ids: a project is an id or an identifier such as "support".
-PATH_SCHEMAS = {"project_id": {"type": "string", "maxLength": 64}}
+PATH_SCHEMAS = {
+    "project_id": {"type": "string", "maxLength": 64},
+    # An upsert's value, as the contact field it fills would take it.
+    "email": {**KIND_SCHEMAS["email"], "pattern": f"^{_ADDRESS}@{_ADDRESS}$"},
+    "external_id": {**line(), "pattern": FILLED_LINE},
+}
 
 
 def query(
@@ -240,7 +256,15 @@ def operation(
     doc: dict[str, Any] = {"parameters": [*params, FORMAT, *query_params]}
     if public:
         doc["security"] = []
-    if body is not None:
+    if body is not None and body.get("type") == "array":
+        # A list of items each answered on its own (a batch): any item is taken, so JSON Schema has
+        # nothing to say of one. It is documented in JSON only; the API reads the same list from
+        # an XML root (<operations type="array">), whose every text only XML 1.0 limits.
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": wrapped(root or "", body, strict=True)}},
+        }
+    elif body is not None:
         taken = accepted(body, partial=method in ("PUT", "PATCH"))
         fields = as_form(taken)
         form = {"schema": fields}

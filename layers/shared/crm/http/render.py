@@ -36,6 +36,11 @@ def many(fmt: str, root: str, item: str, page: Page, views: list[dict[str, Any]]
     return xml.dumps(root, views, {**paging, "next_cursor": page.next_cursor}, item=item)
 
 
+def listed(fmt: str, root: str, item: str, views: list[dict[str, Any]]) -> str:
+    """A whole list, not a page: ``{"results": [...]}`` or ``<results type="array">``."""
+    return to_json({root: views}) if fmt == JSON else xml.dumps(root, views, item=item)
+
+
 def errors(fmt: str, messages: list[str]) -> str:
     if fmt == JSON:
         return to_json({"errors": messages})

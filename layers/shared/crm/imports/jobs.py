@@ -24,6 +24,7 @@ from crm.errors import NotFound, Unprocessable
 from crm.paging import Page, PageRequest
 from crm.storage.db import ConditionFailed, next_id, query_page, transact
 from crm.storage.items import (
+    ACCOUNT_SK,
     ID_WIDTH,
     IMPORT_MARK,
     AccountItem,
@@ -162,7 +163,7 @@ def dropped(account_id: str, key: str, version: str) -> Any | None:
     except (ImportKeyItem.DoesNotExist, ImportItem.DoesNotExist):
         pass
     try:
-        AccountItem.get(pk, "ACCOUNT")
+        AccountItem.get(pk, ACCOUNT_SK)
     except AccountItem.DoesNotExist:
         return None
     name = key.rpartition("/")[2][:FILENAME_MAX]

@@ -32,7 +32,7 @@ from functools import cache
 from itertools import islice
 from typing import IO, Any
 
-from crm import config, contact_counts, contacts, custom_fields, index, notes, tags, times
+from crm import accounts, config, contact_counts, contacts, custom_fields, index, notes, tags, times
 from crm.auth import Principal
 from crm.errors import ApiError
 from crm.http import dialects
@@ -68,23 +68,26 @@ def _pool() -> ThreadPoolExecutor:
 
 
 CREATE, UPDATE, SKIP, FAIL = "c", "u", "s", "f"
+TAKEN = "t"  # planned only: a FAIL for an external_id that another contact has
 
 
 @dataclass(frozen=True)
 class Step:
     """What one row of a chunk becomes: CREATE (the contact's id, and its first note's if it has
     one), UPDATE or SKIP (the duplicate's id), FAIL (its messages are the row's, found again when
-    the plan is replayed, so the plan stays small)."""
+    the plan is replayed, so the plan stays small; with an id, the contact that has its
+    external_id, 0 if the key may not see it)."""
 
     action: str
     contact_id: int | None = None
     note_id: int | None = None
 
     def stored(self) -> list[Any]:
-        """As the import keeps it: ``["c", id, note id]``, ``["u", id]``, ``["s", id]``, ``["f"]``."""
+        """As the import keeps it: ``["c", id, note id]``, ``["u", id]``, ``["s", id]``, ``["f"]``
+        (``["f", id]``: its external_id is that contact's)."""
         if self.action == CREATE:
             return [CREATE, self.contact_id, self.note_id]
-        return [self.action] if self.action == FAIL else [self.action, self.contact_id]
+        return [self.action] if self.action == FAIL and self.contact_id is None else [self.action, self.contact_id]
 
     @classmethod
     def of(cls, stored: list[Any]) -> Step:
@@ -272,18 +275,27 @@ def _draft(principal: Principal, row: Row, defs: dict[int, Any]) -> contacts.Dra
     try:
         body = dialects.contact_body(row.body, creating=True)
         draft = contacts.draft(principal, body, defs, row.uid[:1000] if row.uid else None)
-        contacts.check_findable(draft)
+        contacts.check_findable(principal, draft)
     except ApiError as exc:
         return _messages(exc)
     return draft
 
 
+def _external(draft: contacts.Draft) -> str | None:
+    external = (draft.values.get("external_id") or "").strip()
+    return index.external_key(external) if external else None
+
+
 def _own_keys(draft: contacts.Draft) -> list[str]:
-    """The lookup terms a row is a duplicate by, strongest first: its UID, its email address."""
+    """The lookup terms a row is a duplicate by, strongest first: its external_id, its UID, its
+    email address."""
     email = draft.values.get("email_address")
-    return [
-        k for k in (index.uid_key(draft.uid) if draft.uid else None, index.email_key(email) if email else None) if k
-    ]
+    keys = (
+        _external(draft),
+        index.uid_key(draft.uid) if draft.uid else None,
+        index.email_key(email) if email else None,
+    )
+    return [k for k in keys if k]
 
 
 def _duplicate(draft: contacts.Draft, stored: dict[str, index.Named]) -> int | None:
@@ -300,7 +312,8 @@ def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Princip
     allocated at once. The lookup items of every row's email addresses and UID are read at once,
     by exact keys: its duplicates, and how many contacts share each value (index.MAX_SHARED)."""
     good = {i: d for i, d in drafts.items() if isinstance(d, contacts.Draft)}
-    values = {i: index.lookups(d.values, d.uid) for i, d in good.items()}
+    region = accounts.default_region(principal.account_id)
+    values = {i: index.lookups(d.values, d.uid, region) for i, d in good.items()}
     wanted = list(dict.fromkeys(term for terms in values.values() for term in terms))
     batches = [wanted[start : start + LOOKUP_BATCH] for start in range(0, len(wanted), LOOKUP_BATCH)]
     stored: dict[str, index.Named] = {}
@@ -317,7 +330,16 @@ def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Princip
         if not isinstance(draft, contacts.Draft):
             actions.append(FAIL)
             continue
-        keys = _own_keys(draft)
+        keys, external = _own_keys(draft), _external(draft)
+        holder = stored.get(external) if external else None
+        if external and not finding and external in seen:  # unique: a create import fails the row
+            actions.append(TAKEN)
+            duplicates[i] = (None, seen[external])
+            continue
+        if external and holder and not (finding and holder.visible):  # or another user's private one
+            actions.append(TAKEN)
+            duplicates[i] = (min(holder.visible) if holder.visible else 0, None)
+            continue
         earlier = next((seen[k] for k in keys if k in seen), None) if finding else None
         match = _duplicate(draft, stored) if finding else None
         if match is None and earlier is None:
@@ -340,9 +362,10 @@ def _plan(job: Any, chunk: list[Row], drafts: dict[int, Any], principal: Princip
     for i, action in enumerate(actions):
         if action == CREATE:
             steps.append(Step(CREATE, ids[i], note_ids.get(i)))
-        elif action in (UPDATE, SKIP):
+        elif action in (UPDATE, SKIP, TAKEN):
             match, earlier = duplicates[i]
-            steps.append(Step(action, match if match is not None else ids[earlier]))  # earlier: a row of this chunk
+            holder = match if match is not None else ids[earlier]  # earlier: a row of this chunk
+            steps.append(Step(FAIL, holder) if action == TAKEN else Step(action, holder))
         else:
             steps.append(Step(FAIL))
     return Plan(int(job.cursor), len(chunk), times.now(), tuple(steps))
@@ -379,6 +402,21 @@ def _put_all(items: list[Any]) -> None:
     list(_pool().map(batch_write, slices))
 
 
+TAKEN_MEANWHILE = "Another contact was given this external_id while the import ran"
+
+
+def _add_lookup(item: Any, actions: list[Any], condition: Any) -> bool:
+    """Add the new contact to a lookup item; False if it is a unique one another contact has."""
+    if condition is None:
+        item.update(actions=actions)
+        return True
+    return update_if(item, actions, condition)
+
+
+def _failure(step: Step) -> list[str]:
+    return [index.SHARED_TOO_OFTEN] if step.contact_id is None else [index.taken_by(step.contact_id)]
+
+
 def _error_item(job: Any, line: int, messages: list[str]) -> Any:
     sk, expires_at = import_error_sk(int(job.id), line), int(time.time()) + ERRORS_KEPT_SECONDS
     return ImportErrorItem(job.pk, sk, line=line, messages=messages, expires_at=expires_at)
@@ -388,7 +426,7 @@ def _write(
     job: Any, chunk: list[Row], plan: Plan, drafts: dict[int, Any], principal: Principal, replay: bool
 ) -> Outcome:
     outcome = Outcome()
-    made, failed_items = [], []
+    made, failed_items, line_of = [], [], {}
     for i, step in enumerate(plan.steps):
         action = step.action
         if action == CREATE and not isinstance(drafts[i], contacts.Draft):
@@ -397,14 +435,16 @@ def _write(
         if action == CREATE:
             new = contacts.new_items(principal, drafts[i], step.contact_id, step.note_id, plan.now)
             made.append(new)
+            line_of[int(step.contact_id)] = chunk[i].line  # type: ignore[arg-type]
             outcome.created += 1
             outcome.private += 1 if new.item.is_private else 0
             tags.moves(None, None, new.item.tags, index.owner(new.item), outcome.tags)
         elif action == SKIP:
             outcome.skipped += 1
         elif action == FAIL:
-            # A row that passed its checks failed for naming a value too many contacts share.
-            messages = drafts[i] if not isinstance(drafts[i], contacts.Draft) else [index.SHARED_TOO_OFTEN]
+            # A row that passed its checks failed for naming a value too many contacts share, or
+            # another contact's external_id.
+            messages = drafts[i] if not isinstance(drafts[i], contacts.Draft) else _failure(step)
             outcome.failed.append({"line": chunk[i].line, "messages": messages})
             failed_items.append(_error_item(job, chunk[i].line, messages))
     if replay and made:  # contacts a crashed run wrote are complete (they went last): leave them
@@ -414,9 +454,18 @@ def _write(
     first_notes = [item for new in made for note in new.notes for item in with_ref(note)]
     hanging = [*(item for new in made for item in (*index.postings(new.item), new.entry)), *first_notes]
     _put_all(hanging + failed_items)
-    lookups = [change for new in made for change in index.add_lookups(new.item)]
-    list(_pool().map(lambda change: change[0].update(actions=change[1]), lookups))
-    _put_all([new.item for new in made])
+    lookups = [(new, *change) for new in made for change in index.add_lookups(new.item)]
+    added = _pool().map(lambda change: _add_lookup(*change[1:]), lookups)
+    lost = {id(new): new for (new, *_), done in zip(lookups, added, strict=True) if not done}
+    lost_items = []
+    for new in lost.values():  # its external_id taken meanwhile, by a write outside the import
+        outcome.created -= 1
+        outcome.private -= 1 if new.item.is_private else 0
+        tags.moves(new.item.tags, index.owner(new.item), None, None, outcome.tags)
+        line = line_of[int(new.item.id)]
+        outcome.failed.append({"line": line, "messages": [TAKEN_MEANWHILE]})
+        lost_items.append(_error_item(job, line, [TAKEN_MEANWHILE]))
+    _put_all([new.item for new in made if id(new) not in lost] + lost_items)
     # Updates run side by side, but those of one contact (rows that repeat it) one after another.
     updates: dict[int, list[int]] = {}
     for i, step in enumerate(plan.steps):

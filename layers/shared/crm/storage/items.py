@@ -202,9 +202,13 @@ def table_client() -> tuple[Any, str]:
     return Item._get_connection().connection.client, Item.Meta.table_name
 
 
+ACCOUNT_SK = "ACCOUNT"  # the account's own item
+
+
 class AccountItem(Item):
     name = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    default_region = UnicodeAttribute(null=True)  # its phone numbers' (crm.accounts); null: US
 
 
 class UserItem(Item):
@@ -310,6 +314,7 @@ class ContactItem(Item):
     assigned_to_id = NumberAttribute(null=True)
     is_private = BooleanAttribute(null=True)
     custom_fields = JSONAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)
     # Internal: how many history entries and notes the contact has (totals for their lists).
     history_count = NumberAttribute(default=0)
     notes_count = NumberAttribute(default=0)

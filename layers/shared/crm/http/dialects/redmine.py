@@ -56,11 +56,14 @@ def _from_array(name: str, value: Any, body: dict[str, Any], refused: list[str])
         refused.append(f"{name.capitalize()} must be a list")
         return {}
     # The plugin prints {"number": ...} and {"address": ...}; its document, plain text.
+    if any(isinstance(entry, dict) and set(entry) - {key} for entry in entries):
+        refused.append(f'{name.capitalize()} are texts or {{"{key}": ...}}')
+        return {}
     entries = [entry.get(key) if isinstance(entry, dict) else entry for entry in entries]
-    entries = [entry for entry in entries if entry not in (None, "")]
-    if len(entries) > len(slots):
+    if len(entries) > len(slots):  # counted as sent, blanks too, as the document's maxItems counts
         refused.append(f"{name.capitalize()} takes at most {len(slots)} entries")
         return {}
+    entries = [entry for entry in entries if entry not in (None, "")]
     if any(slot in body for slot in slots):
         # Ignored, but held to the slots' rules all the same: what is refused does not depend on it.
         errors: list[str] = []
