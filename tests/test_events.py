@@ -73,8 +73,8 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # becomes import 4; the imports are listed. Contact 2 is looked up by its phone number, two contacts
 # are upserted (by email, then by external_id in XML); batches create one, upsert the first again
 # and change contact 2, upsert the second and delete contact 2, and create one in XML (the lookups
-# and the batches to each suffix). Last, each function is sent a method its path has no
-# operation for (its ANY route): a 405 naming the methods it takes.
+# and the batches to each suffix); contact 3's duplicates are listed. Last, each function is sent
+# a method its path has no operation for (its ANY route): a 405 naming the methods it takes.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -207,6 +207,9 @@ EXPECTED: dict[str, int | str] = {
     "contacts/lookup-xml.json": 200,
     "contacts/batch-json.json": 200,
     "contacts/batch-xml.json": 200,
+    "contacts/duplicates.json": 200,
+    "contacts/duplicates-json.json": 200,
+    "contacts/duplicates-xml.json": 200,
     "calls/method-not-allowed.json": 405,
     "contacts/method-not-allowed.json": 405,
     "custom_fields/method-not-allowed.json": 405,

@@ -86,6 +86,14 @@ def test_upsert_by_email_refuses_what_it_cannot_decide(api: Client) -> None:
     bad = api.request("PUT", "/contacts/by-email/not-an-address.xml", body="<contact/>", content_type="application/xml")
     assert bad.status == 422
     assert xml_errors(bad) == ["Email address is not a valid email address"]
+    # A create keeps the addresses its body sends, and takes the path's in the first one left empty.
+    other = {"contact": {"first_name": "Other", "email_address": "first@example.com"}}
+    kept = api.put("/contacts/by-email/second@example.com", other).json()["contact"]
+    assert (kept["email_address"], kept["email_address_2"]) == ("first@example.com", "second@example.com")
+    full = {f"email_address{n}": f"{n or 1}@example.com" for n in ("", "_2", "_3")}
+    refused = api.put("/contacts/by-email/fourth@example.com", {"contact": {"first_name": "F", **full}})
+    assert (refused.status, errors(refused)) == (422, ["The body fills every email address, and none is the path's"])
+    api.delete(f"/contacts/{kept['id']}")
     nameless = api.put("/contacts/by-email/nameless@example.com", {"contact": {"company": "X"}})
     assert nameless.status == 422  # a new contact needs its first name, as every create
     assert [c["id"] for c in contacts_of(api)] == [one, two]

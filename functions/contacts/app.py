@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, batch, contact_reads, contacts, lookup, search, tags, upserts
+from crm import activities, batch, contact_reads, contacts, duplicates, lookup, search, tags, upserts
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
 from crm.http import batches, dialects, openapi, views
@@ -284,35 +284,55 @@ def _errors(messages: list[str]) -> dict:
     return {"errors": messages} if messages else {}
 
 
-def _upsert(request: Request, by: str, value: str) -> Response:
-    contact, created = upserts.upsert(request.principal, by, path_text(value), _body(request), request.if_match())
-    return _show(request, contact, status=201 if created else 200)
-
-
 @app.operation(
-    "PUT",
-    "/contacts/by-email/<email>",
-    summary="Update the contact with this email address, or create one with it (201); If-Match for the update",
-    status=200,
-    body=openapi.CONTACT_EDIT,
-    returns=ONE,
-    also=(201,),
+    "GET",
+    "/contacts/<contact_id>/duplicates",
+    summary="Contacts that share this one's email address, phone number or name at its company, strongest first",
+    returns={
+        "type": "object",
+        "properties": {
+            "duplicates": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "contact": CONTACT,
+                        "reasons": {"type": "array", "items": {"enum": list(duplicates.STRENGTH)}},
+                    },
+                },
+            }
+        },
+    },
 )
-def upsert_by_email(request: Request, email: str) -> Response:
-    return _upsert(request, "email", email)
+def contact_duplicates(request: Request, contact_id: str) -> Response:
+    found = duplicates.of(request.principal, resource_id(contact_id, "Contact"))
+    views = _views(request, [d.contact for d in found])
+    shown = [{"contact": view, "reasons": list(d.reasons)} for view, d in zip(views, found, strict=True)]
+    return request.listed("duplicates", "duplicate", shown)
 
 
-@app.operation(
-    "PUT",
-    "/contacts/by-external-id/<external_id>",
-    summary="Update the contact with this external_id, or create one with it (201); If-Match for the update",
-    status=200,
-    body=openapi.CONTACT_EDIT,
-    returns=ONE,
-    also=(201,),
-)
-def upsert_by_external_id(request: Request, external_id: str) -> Response:
-    return _upsert(request, "external_id", external_id)
+def _upsert_route(by: str, path: str) -> None:
+    """PUT ``path``: the contact with this value (crm.upserts), updated, or a new one with it."""
+
+    def upsert(request: Request, **value: str) -> Response:
+        (text,) = value.values()
+        contact, created = upserts.upsert(request.principal, by, path_text(text), _body(request), request.if_match())
+        return _show(request, contact, status=201 if created else 200)
+
+    upsert.__name__ = f"upsert_by_{by}"
+    what = upserts.BY[by].what
+    app.operation(
+        "PUT",
+        path,
+        summary=f"Update the contact with this {what}, or create one with it (201); If-Match for the update",
+        body=openapi.CONTACT_EDIT,
+        returns=ONE,
+        also=(201,),
+    )(upsert)
+
+
+_upsert_route("email", "/contacts/by-email/<email>")
+_upsert_route("external_id", "/contacts/by-external-id/<external_id>")
 
 
 @app.operation(

@@ -18,8 +18,9 @@ international one (crm.phones), so that ``2024561414`` and ``+12024561414`` both
 
 Some values are also looked up exactly: each email address, whatever its case, each phone
 number, however written (by its E.164 form), the id its source gave it (a vCard's UID), which an
-import finds its duplicates by, and its ``external_id``. Their terms (``=e:<hash>``,
-``=t:<hash>``, ``=i:<hash>``, ``=x:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
+import finds its duplicates by, its ``external_id``, and its name at its company (which
+``GET /contacts/{id}/duplicates`` finds beside the others). Their terms (``=e:<hash>``,
+``=t:<hash>``, ``=i:<hash>``, ``=x:<hash>``, ``=n:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
 ids of every contact with that value: ``GET /contacts/lookup`` and a chunk of rows read them with
 one BatchGetItem, whatever the account's size. At most MAX_SHARED contacts may share one such
 value; an ``external_id`` names one contact at most, which the transaction that gives it to a
@@ -123,8 +124,10 @@ def exact(kind: str, value: Any) -> str:
 
 
 LOOKUP = "="  # the mark of a lookup item's term
-MAX_SHARED = 1000  # contacts that one email address, phone number or UID may name
-SHARED_TOO_OFTEN = f"At most {MAX_SHARED} contacts may share one email address, phone number or vCard UID"
+MAX_SHARED = 1000  # contacts that one email address, phone number, name at a company or UID may name
+SHARED_TOO_OFTEN = (
+    f"At most {MAX_SHARED} contacts may share one email address, phone number, name at one company or vCard UID"
+)
 
 
 def _digest(text: str) -> str:
@@ -155,6 +158,14 @@ def is_unique(term: str) -> bool:
     return term.startswith(UNIQUE)
 
 
+def name_key(values: Any) -> str | None:
+    """The lookup term of a person's name at a company (``Ada Lovelace`` at ``Engines``), whatever
+    their case, accents and spacing; None without a name or a company."""
+    name = " ".join(fold(str(values.get(part) or "")) for part in ("first_name", "last_name")).split()
+    company = " ".join(fold(str(values.get("company") or "")).split())
+    return f"{LOOKUP}n:{_digest(' '.join(name) + '|' + company)}" if name and company else None
+
+
 def uid_key(uid: str) -> str:
     """The lookup term of a source's own id (a vCard's UID), exact, of any length."""
     return f"{LOOKUP}i:{_digest(uid)}"
@@ -166,8 +177,8 @@ def lookups(values: Any, uid: str | None, region: str = phones.DEFAULT_REGION) -
     terms = [email_key(values[name]) for name in EMAIL_FIELDS if values.get(name)]
     numbers = (phone_key(phones.number(values[name], region)) for name in PHONE_FIELDS if values.get(name))
     external = (values.get("external_id") or "").strip()
-    extra = [*([uid_key(uid)] if uid else []), *([external_key(external)] if external else [])]
-    return list(dict.fromkeys([*terms, *filter(None, numbers), *extra]))
+    extra = [*([uid_key(uid)] if uid else []), *([external_key(external)] if external else []), name_key(values)]
+    return list(dict.fromkeys([*terms, *filter(None, [*numbers, *extra])]))
 
 
 def is_lookup(term: str) -> bool:
@@ -263,7 +274,8 @@ def terms(contact: Any, region: str = phones.DEFAULT_REGION) -> dict[str, str]:
     if (contact.company or "").strip():
         indexed[exact("k", contact.company)] = ""
     indexed[f"u:{contact.updated_at}"] = ""
-    values = {name: getattr(contact, name) for name in (*EMAIL_FIELDS, *PHONE_FIELDS, "external_id")}
+    looked_up = (*EMAIL_FIELDS, *PHONE_FIELDS, "external_id", "first_name", "last_name", "company")
+    values = {name: getattr(contact, name) for name in looked_up}
     indexed.update(dict.fromkeys(lookups(values, contact.source_uid, region), ""))
     if len(indexed) > MAX_TERMS:
         raise Unprocessable(

@@ -45,11 +45,15 @@ def _checked(match: Match, value: str) -> str:
 
 def _with_value(match: Match, value: str, body: Sent) -> Sent:
     """The create's body: the value in its field, unless the body already carries it (an email
-    address may be in any of the three)."""
+    address may be in any of the three: else it takes the first the body leaves empty)."""
     fields = dict(body.fields)
     if match.field == "email_address":
-        if not any(str(fields.get(name) or "").strip().lower() == value.lower() for name in index.EMAIL_FIELDS):
-            fields["email_address"] = value
+        sent = {name: str(fields.get(name) or "").strip() for name in index.EMAIL_FIELDS}
+        if value.lower() not in (address.lower() for address in sent.values()):
+            free = [name for name, address in sent.items() if not address]
+            if not free:
+                raise Unprocessable("The body fills every email address, and none is the path's")
+            fields[free[0]] = value
     else:
         given = str(fields.get(match.field) or "").strip()
         if given and given != value:
