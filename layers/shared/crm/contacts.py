@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crm import accounts, contact_counts, custom_fields, custom_values, history, index, tags, times
+from crm import accounts, contact_counts, custom_fields, custom_values, history, index, phones, tags, times
 from crm.auth import Principal
 from crm.contact_reads import NOTES_ON_SHOW, Contact, load_visible, newest_notes
 from crm.errors import Conflict, NotFound, Unprocessable
@@ -60,8 +60,16 @@ def draft(
 def check_findable(principal: Principal, new: Draft) -> None:
     """422 if the contact would have too many search terms, which ``new_items`` finds otherwise
     (an import checks a row before planning its writes; a single create need not look twice)."""
-    region = accounts.default_region(principal.account_id)
-    index.terms(ContactItem(**new.values, updated_at="", source_uid=new.uid), region)
+    item = ContactItem(**new.values, updated_at="", source_uid=new.uid)
+    index.terms(item, _region(principal, item))
+
+
+def _region(principal: Principal, item: Any) -> str:
+    """The region the contact's phone numbers are read in: its account's, read only for a contact
+    that has one (the account's item is one more read, once a minute per container)."""
+    if any(getattr(item, name) for name in index.PHONE_FIELDS):
+        return accounts.default_region(principal.account_id)
+    return phones.DEFAULT_REGION
 
 
 @dataclass
@@ -106,7 +114,7 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
         item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in new.values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
-    item.search_terms = index.terms(item, accounts.default_region(principal.account_id))
+    item.search_terms = index.terms(item, _region(principal, item))
     return NewContact(item, notes, entry)
 
 
@@ -166,7 +174,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at = read_version + 1, now
-    item.search_terms = index.terms(item, accounts.default_region(principal.account_id))
+    item.search_terms = index.terms(item, _region(principal, item))
     index.check_shared(principal, old_terms, item.search_terms)
     actions.append(ContactItem.search_terms.set(item.search_terms))
     # A note written meanwhile moves history_count but not the version: retried, not a 409.

@@ -20,11 +20,12 @@ Some values are also looked up exactly: each email address, whatever its case, e
 number, however written (by its E.164 form), the id its source gave it (a vCard's UID), which an
 import finds its duplicates by, its ``external_id``, and its name at its company (which
 ``GET /contacts/{id}/duplicates`` finds beside the others). Their terms (``=e:<hash>``,
-``=t:<hash>``, ``=i:<hash>``, ``=x:<hash>``, ``=n:<hash>``) name one *lookup* item each, ``E#<term>``, holding the
-ids of every contact with that value: ``GET /contacts/lookup`` and a chunk of rows read them with
-one BatchGetItem, whatever the account's size. At most MAX_SHARED contacts may share one such
-value; an ``external_id`` names one contact at most, which the transaction that gives it to a
-contact makes sure of (``stage``'s condition), so that two writers at once cannot both take it.
+``=t:<hash>``, ``=i:<hash>``, ``=x:<hash>``, ``=n:<hash>``) name one *lookup* item each,
+``E#<term>``, holding the ids of every contact with that value: ``GET /contacts/lookup`` and a
+chunk of rows read them with one BatchGetItem, whatever the account's size. At most MAX_SHARED
+contacts may share one such value; an ``external_id`` names one contact at most, which the
+transaction that gives it to a contact makes sure of (``stage``'s condition), so that two writers
+at once cannot both take it.
 
 A private contact's postings carry its owner in ``o``, so a search drops other users' private
 contacts without reading them; so do its ids in lookup items. The contact keeps the terms it was

@@ -1,6 +1,7 @@
 """Contacts found by a value exactly (``GET /contacts/lookup``): an email address whatever its
-case, a phone number however it is written, an ``external_id``. Each value names one lookup item (crm.index), read by
-its key, so a lookup costs the same in an account of ten contacts or of ten million."""
+case, a phone number however it is written, an ``external_id``. Each value names one lookup item
+(crm.index), read by its key, so a lookup costs the same in an account of ten contacts or of ten
+million."""
 
 from __future__ import annotations
 
