@@ -73,7 +73,9 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # becomes import 4; the imports are listed. Contact 2 is looked up by its phone number, two contacts
 # are upserted (by email, then by external_id in XML); batches create one, upsert the first again
 # and change contact 2, upsert the second and delete contact 2, and create one in XML (the lookups
-# and the batches to each suffix); contact 3's duplicates are listed. Last, each function is sent
+# and the batches to each suffix); contact 3's duplicates are listed, and contact 4 merged into it
+# (a dry run first), whose id then answers 404 naming contact 3; contacts 6 and 7 follow it (to
+# each suffix, the last in XML). Last, each function is sent
 # a method its path has no operation for (its ANY route): a 405 naming the methods it takes.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
@@ -210,6 +212,11 @@ EXPECTED: dict[str, int | str] = {
     "contacts/duplicates.json": 200,
     "contacts/duplicates-json.json": 200,
     "contacts/duplicates-xml.json": 200,
+    "contacts/merge-dry-run.json": 200,
+    "contacts/merge.json": 200,
+    "contacts/show-merged.json": 404,
+    "contacts/merge-json.json": 200,
+    "contacts/merge-xml.json": 200,
     "calls/method-not-allowed.json": 405,
     "contacts/method-not-allowed.json": 405,
     "custom_fields/method-not-allowed.json": 405,

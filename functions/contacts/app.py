@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 
-from crm import activities, batch, contact_reads, contacts, duplicates, lookup, search, tags, upserts
+from crm import activities, batch, contact_reads, contacts, duplicates, lookup, merges, search, tags, upserts
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.http import batches, dialects, openapi, views
+from crm.http import batches, dialects, merging, openapi, views
 from crm.http.api import Api, Request, path_text, resource_id
 from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
@@ -309,6 +309,40 @@ def contact_duplicates(request: Request, contact_id: str) -> Response:
     views = _views(request, [d.contact for d in found])
     shown = [{"contact": view, "reasons": list(d.reasons)} for view, d in zip(views, found, strict=True)]
     return request.listed("duplicates", "duplicate", shown)
+
+
+MERGE = {
+    "type": "object",
+    "properties": {
+        "from": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": merges.MAX_FROM,
+            "uniqueItems": True,
+            "description": "The contacts to merge into this one: they are gone after it",
+        },
+        "dry_run": {"type": "boolean", "description": "Answer the contact as it would be, and change nothing"},
+    },
+    "required": ["from"],
+    "additionalProperties": False,
+}
+
+
+@app.operation(
+    "POST",
+    "/contacts/<contact_id>/merge",
+    summary=f"Merge up to {merges.MAX_FROM} contacts into this one: it keeps its values, takes theirs where it has"
+    " none, and their notes, calls, messages and photos; their ids then answer 404 with merged_into",
+    body=MERGE,
+    root="merge",
+    returns=ONE,
+)
+def merge_contacts(request: Request, contact_id: str) -> Response:
+    ids, dry_run = merging.read(request.body("merge"))
+    survivor = resource_id(contact_id, "Contact")
+    contact = merges.merge(request.principal, survivor, ids, dry_run, request.if_match())
+    return request.one("contact", _view(request, contact), version=None if dry_run else contact.version)
 
 
 def _upsert_route(by: str, path: str) -> None:

@@ -118,6 +118,12 @@ def _copies(kind: Kind, record: Any) -> list[Any]:
     ]
 
 
+def moved_copies(kind: Kind, record: Any, contact_id: int) -> list[Any]:
+    """The record's three copies once it is another contact's (a merge moves it): by id, in the
+    account's list, and in that contact's list."""
+    return _copies(kind, kind.model(record.pk, record.sk, **{**_values(kind, record), "contact_id": contact_id}))
+
+
 def _counter(principal: Principal, kind: Kind, contact_id: int | None = None, owner: int | None = None) -> Any:
     """The account's count (or a contact's, or that of the calls about a user's private contacts)."""
     pk = account_pk(principal.account_id)

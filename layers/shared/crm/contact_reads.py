@@ -16,9 +16,11 @@ from crm.storage.db import query_page
 from crm.storage.items import (
     CONTACT_MARK,
     ContactItem,
+    MergedItem,
     NoteItem,
     account_pk,
     contact_sk,
+    merged_sk,
     notes_prefix,
     starting_with,
 )
@@ -57,9 +59,31 @@ def load_visible(principal: Principal, contact_id: int) -> Any:
         item = ContactItem.get(account_pk(principal.account_id), contact_sk(contact_id), consistent_read=True)
     except ContactItem.DoesNotExist:
         item = None
+    if item is None:
+        into = merged_into(principal, contact_id)
+        if into is not None:
+            raise NotFound(f"Contact {contact_id} was merged into contact {into}", beside={"merged_into": into})
     if item is None or not visible(principal, item):
         raise NotFound("Contact not found")
     return item
+
+
+MERGES_FOLLOWED = 10  # a chain of merges longer than this is answered where it stops
+
+
+def merged_into(principal: Principal, contact_id: int) -> int | None:
+    """The contact a merged one is now part of (followed through later merges), if this key could
+    see it; None for a contact never merged. One read per merge followed, on a 404's path only."""
+    pk, into = account_pk(principal.account_id), None
+    for _ in range(MERGES_FOLLOWED):
+        try:
+            gone = MergedItem.get(pk, merged_sk(into or contact_id), consistent_read=True)
+        except MergedItem.DoesNotExist:
+            break
+        if into is None and gone.o is not None and not principal.is_admin and int(gone.o) != principal.user_id:
+            return None  # it was another user's private contact: as absent as it ever was
+        into = int(gone.into)
+    return into
 
 
 def newest_notes(account_id: str, contact_id: int, limit: int) -> list[Any]:

@@ -61,10 +61,10 @@ def check_findable(principal: Principal, new: Draft) -> None:
     """422 if the contact would have too many search terms, which ``new_items`` finds otherwise
     (an import checks a row before planning its writes; a single create need not look twice)."""
     item = ContactItem(**new.values, updated_at="", source_uid=new.uid)
-    index.terms(item, _region(principal, item))
+    index.terms(item, region_of(principal, item))
 
 
-def _region(principal: Principal, item: Any) -> str:
+def region_of(principal: Principal, item: Any) -> str:
     """The region the contact's phone numbers are read in: its account's, read only for a contact
     that has one (the account's item is one more read, once a minute per container)."""
     if any(getattr(item, name) for name in index.PHONE_FIELDS):
@@ -114,7 +114,7 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
         item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in new.values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
-    item.search_terms = index.terms(item, _region(principal, item))
+    item.search_terms = index.terms(item, region_of(principal, item))
     return NewContact(item, notes, entry)
 
 
@@ -157,7 +157,7 @@ def create(
     return Contact(item, made.notes)
 
 
-def _current(item: Any) -> dict[str, Any]:
+def current_fields(item: Any) -> dict[str, Any]:
     return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
 
 
@@ -174,7 +174,7 @@ def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any,
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at = read_version + 1, now
-    item.search_terms = index.terms(item, _region(principal, item))
+    item.search_terms = index.terms(item, region_of(principal, item))
     index.check_shared(principal, old_terms, item.search_terms)
     actions.append(ContactItem.search_terms.set(item.search_terms))
     # A note written meanwhile moves history_count but not the version: retried, not a 409.
@@ -235,7 +235,7 @@ def change(
         item = load_visible(principal, contact_id)
         if wanted_version is not None and int(item.version) != wanted_version:
             raise Conflict(f"Contact is at version {int(item.version)}, not {wanted_version}")
-        current = _current(item)
+        current = current_fields(item)
         wanted = edit(current)
         changes = {name: (current[name], value) for name, value in wanted.items() if current[name] != value}
         if changes:

@@ -7,9 +7,12 @@ class ApiError(Exception):
     status = 500
     default = "Internal server error"
 
-    def __init__(self, *messages: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *messages: str, headers: dict[str, str] | None = None, beside: dict[str, int] | None = None
+    ) -> None:
         self.messages = list(messages) or [self.default]
         self.headers = headers or {}
+        self.beside = beside or {}  # what the error body carries beside its messages (merged_into)
         super().__init__("; ".join(self.messages))
 
 

@@ -235,17 +235,22 @@ def taken(found: Named) -> Conflict:
     return Conflict(taken_by(min(found.visible) if found.visible else None))
 
 
-def check_shared(principal: Any, old: dict[str, str], new: dict[str, str]) -> None:
+def check_shared(
+    principal: Any, old: dict[str, str], new: dict[str, str], leaving: frozenset[int] = frozenset()
+) -> dict[str, Named]:
     """422 if a value the contact is about to take (an email address, a UID) names MAX_SHARED
     contacts already: a lookup item stays small enough to read in one unit or two; 409 if its
-    ``external_id`` is another contact's."""
+    ``external_id`` is another contact's. ``leaving``: contacts that give their values up in the
+    same change (a merge's), which count for neither. Returns what the new terms name."""
     added = [term for term in new.keys() - old.keys() if is_lookup(term)]
     found = named(principal, added, consistent=any(map(is_unique, added))) if added else {}
     for term, names in found.items():
-        if is_unique(term):
-            raise taken(names)
-    if any(n.total >= MAX_SHARED for n in found.values()):
-        raise Unprocessable(SHARED_TOO_OFTEN)
+        others = names.total - len(names.visible & leaving)
+        if is_unique(term) and others:
+            raise taken(Named(names.visible - leaving, others))
+        if others >= MAX_SHARED:
+            raise Unprocessable(SHARED_TOO_OFTEN)
+    return found
 
 
 def terms(contact: Any, region: str = phones.DEFAULT_REGION) -> dict[str, str]:

@@ -157,7 +157,7 @@ class Request:
         return self._response(204, None)
 
     def error(self, error: ApiError) -> Response:
-        return self._response(error.status, render.errors(self.format, error.messages), error.headers)
+        return self._response(error.status, render.errors(self.format, error.messages, error.beside), error.headers)
 
 
 class Api(APIGatewayRestResolver):

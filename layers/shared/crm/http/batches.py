@@ -9,7 +9,7 @@ from crm import upserts
 from crm.batch import MAX_OPERATIONS, OPS, Operation
 from crm.errors import PayloadTooLarge, Unprocessable
 from crm.http import dialects
-from crm.numbers import whole
+from crm.numbers import sent_id
 
 FIELDS = ("op", "contact", "id", "match")
 NEEDS = {"create": ("contact",), "update": ("id", "contact"), "upsert": ("match", "contact"), "delete": ("id",)}
@@ -30,12 +30,6 @@ def read(fields: dict[str, Any]) -> list[Operation]:
     return [_operation(entry) for entry in sent]
 
 
-def _id(value: Any) -> int | None:
-    """A contact id as JSON (a number) or XML (its digits) sends it; None if it is none."""
-    number = value if type(value) is int else whole(value) if isinstance(value, str) else None
-    return number if number is not None and 0 < number < 10**10 else None
-
-
 def _operation(entry: Any) -> Operation:
     if not isinstance(entry, dict):
         return Operation("", refused=("An operation must be an object with op",))
@@ -50,7 +44,7 @@ def _operation(entry: Any) -> Operation:
         refused.append(f"{op.capitalize()} needs {', '.join(missing)}")
     if extra := [name for name in FIELDS[1:] if name in given and name not in NEEDS[op]]:
         refused.append(f"{op.capitalize()} takes no {', '.join(extra)}")
-    contact_id = _id(entry.get("id"))
+    contact_id = sent_id(entry.get("id"))
     if "id" in given and "id" in NEEDS[op] and contact_id is None:
         refused.append("id must be a contact id")
     match = entry.get("match")

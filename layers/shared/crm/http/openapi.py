@@ -151,7 +151,13 @@ for _name, (_slots, _key) in ARRAYS.items():
         "description": f"Redmine CRM's list of {_name}: {', '.join(_slots)} in that order. Sent, it fills"
         " them and empties the rest, unless the body names one of them itself.",
     }
-ERRORS = {"type": "object", "properties": {"errors": {"type": "array", "items": {"type": "string"}}}}
+ERRORS = {
+    "type": "object",
+    "properties": {
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "merged_into": {"type": "integer", "description": "A merged contact's 404: the contact it is now part of"},
+    },
+}
 ERROR_STATUSES = (
     (400, "Malformed request or parameters"),
     (401, "No key, or an unknown or revoked one"),

@@ -41,7 +41,8 @@ def listed(fmt: str, root: str, item: str, views: list[dict[str, Any]]) -> str:
     return to_json({root: views}) if fmt == JSON else xml.dumps(root, views, item=item)
 
 
-def errors(fmt: str, messages: list[str]) -> str:
+def errors(fmt: str, messages: list[str], beside: dict[str, Any] | None = None) -> str:
+    """``{"errors": [...]}`` or ``<errors>``; ``beside``: keys next to them (attributes in XML)."""
     if fmt == JSON:
-        return to_json({"errors": messages})
-    return xml.dumps("errors", messages, item="error", typed=False)
+        return to_json({"errors": messages, **(beside or {})})
+    return xml.dumps("errors", messages, beside, item="error", typed=False)

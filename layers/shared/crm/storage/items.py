@@ -38,6 +38,9 @@ reach another account's data without naming it. Sort keys:
     FORMS                         where the account's web forms may be posted from and send back to
     RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
     IDEM#<key>                    a request's Idempotency-Key and its answer (crm.idempotency)
+    MERGED#<contact id:010>       a contact merged into another, whose id so answers 404 naming it
+    G#<survivor id:010>           a merge under way into that contact: what is left to finish
+                                  (crm.merges)
 
 Everything that hangs off a contact sorts under ``D#<contact id>#``, so deleting a contact's
 dependants is one Query away, and none of it is read when contacts are listed. The functions and
@@ -353,6 +356,33 @@ class TagCountItem(Item):
 
 def tag_sk(term: str, owner: int | None = None) -> str:
     return f"{TAG_MARKS[0]}{term}" if owner is None else f"{TAG_MARKS[1]}{owner}#{term}"
+
+
+def merged_sk(contact_id: int) -> str:
+    return f"MERGED#{contact_id:0{ID_WIDTH}d}"
+
+
+class MergedItem(Item):
+    """A contact merged into another (crm.merges): kept, so that its id answers 404 naming the
+    contact it became part of."""
+
+    into = NumberAttribute()
+    o = NumberAttribute(null=True)  # its owner, if it was private: only who could see it learn where it went
+    merged_at = UnicodeAttribute()
+    terms = JSONAttribute(null=True)  # the terms it was indexed under, whose postings the merge removes
+
+
+def merge_sk(survivor_id: int) -> str:
+    return f"G#{survivor_id:0{ID_WIDTH}d}"
+
+
+class MergeItem(Item):
+    """A merge committed but not finished (crm.merges): the contacts it took in, and the terms the
+    survivor's postings were written for before it; deleted once everything has moved."""
+
+    merged = ListAttribute(of=NumberAttribute)
+    old_terms = JSONAttribute(null=True)
+    merged_at = UnicodeAttribute()
 
 
 class NoteItem(Item):
