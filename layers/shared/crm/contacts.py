@@ -161,22 +161,32 @@ def current_fields(item: Any) -> dict[str, Any]:
     return {field.name: getattr(item, field.name) for field in CONTACT_FIELDS}
 
 
+def new_values(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]], now: str) -> list[Any]:
+    """Set ``changes`` ({attribute: (old, new)}) on ``item`` as read, with its next version, ``now``
+    and the search terms it then has (422 past MAX_TERMS); returns the update actions writing them."""
+    actions = [
+        getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
+        for name, (_, new) in changes.items()
+    ]
+    for name, (_, new) in changes.items():
+        setattr(item, name, new)
+    item.version, item.updated_at = int(item.version) + 1, now
+    item.search_terms = index.terms(item, region_of(principal, item))
+    return [
+        *actions,
+        ContactItem.version.set(int(item.version)),
+        ContactItem.updated_at.set(now),
+        ContactItem.search_terms.set(item.search_terms),
+    ]
+
+
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:
     """Stage and commit one update of ``item`` as read; ConditionFailed if its version moved on."""
     read_version, now = int(item.version), times.now()
     was_private, old_owner, old_terms = bool(item.is_private), index.owner(item), dict(item.search_terms or {})
     old_tags = list(item.tags or ())
-    actions = [
-        getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
-        for name, (_, new) in changes.items()
-    ]
-    actions += [ContactItem.version.set(read_version + 1), ContactItem.updated_at.set(now)]
-    for name, (_, new) in changes.items():
-        setattr(item, name, new)
-    item.version, item.updated_at = read_version + 1, now
-    item.search_terms = index.terms(item, region_of(principal, item))
+    actions = new_values(principal, item, changes, now)
     index.check_shared(principal, old_terms, item.search_terms)
-    actions.append(ContactItem.search_terms.set(item.search_terms))
     # A note written meanwhile moves history_count but not the version: retried, not a 409.
     as_read = ContactItem.version == read_version
     touch = history.touch(principal, item, "updated", changes, now, None, tuple(actions), as_read, last_action=False)

@@ -26,7 +26,7 @@ from crm.activities import Kind, moved_copies
 from crm.auth import ADMIN, Principal
 from crm.calls import CALL
 from crm.contact_reads import NOTES_ON_SHOW, Contact, load_visible, newest_notes
-from crm.contacts import current_fields, region_of
+from crm.contacts import current_fields, new_values
 from crm.errors import Conflict, NotFound, Unprocessable
 from crm.fields import CONTACT_FIELDS, LIST_MAX
 from crm.messages import MESSAGE
@@ -157,23 +157,11 @@ def _plan(principal: Principal, survivor_id: int, ids: list[int], wanted_version
 def _apply(principal: Principal, plan: Plan, now: str) -> list[Any]:
     """Set the plan's values on the survivor (as read); the update actions that write them."""
     item, merged = plan.survivor, plan.merged
-    actions = [
-        getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
-        for name, (_, new) in plan.changes.items()
-    ]
-    for name, (_, new) in plan.changes.items():
-        setattr(item, name, new)
+    written = dict(plan.changes)
     uid = next((m.source_uid for m in merged if m.source_uid), None)
     if item.source_uid is None and uid is not None:  # a re-import of its vCard finds the survivor
-        item.source_uid = uid
-        actions.append(ContactItem.source_uid.set(uid))
-    item.version, item.updated_at = int(item.version) + 1, now
-    item.search_terms = index.terms(item, region_of(principal, item))  # 422 past MAX_TERMS
-    actions += [
-        ContactItem.version.set(int(item.version)),
-        ContactItem.updated_at.set(now),
-        ContactItem.search_terms.set(item.search_terms),
-    ]
+        written["source_uid"] = (None, uid)
+    actions = new_values(principal, item, written, now)
     notes = sum(int(m.notes_count or 0) for m in merged)
     if notes:
         item.notes_count = int(item.notes_count or 0) + notes
