@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from crm import config
+from crm import config, contacts, index
+from crm.auth import Principal, granted_scopes
 from crm.errors import ServiceUnavailable
 from crm.imports import worker
 from crm.storage import db
-from crm.storage.items import Item
+from crm.storage.items import ID_WIDTH, Item, LookupItem, account_pk, dependants_prefix, lookup_sk
 from tests.conftest import BUCKET_EVENTS, GATEWAY, IMPORTS_BUCKET, Client, s3_client
-from tests.helpers import ask, contacts_of, counts, csv_file, shown, upload
+from tests.helpers import ask, contacts_of, counts, csv_file, run_import, shown, upload
 
 ROWS = 35
 
@@ -105,6 +106,43 @@ def test_two_runs_at_once_import_each_row_once(api: Client, small_chunks: None) 
     done = shown(api, job["id"])
     assert (done["status"], counts(done)) == ("completed", (ROWS, ROWS, 0, 0, 0))
     assert_each_row_once(api)
+
+
+def test_a_row_whose_external_id_is_given_meanwhile_fails_and_leaves_nothing_behind(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API write gives a row's external_id away after the import planned the row, before its
+    contact was written: the row fails, and what its contact's writes began is taken back."""
+    real, quick = worker._put_all, []
+
+    def raced(items: list[Any]) -> None:
+        if not quick:
+            writer = Principal("acme", 1, frozenset(granted_scopes("write")), "acme.quick")
+            quick.append(contacts.create(writer, {"first_name": "Quick", "external_id": "x-1"}))
+        real(items)
+
+    monkeypatch.setattr(worker, "_put_all", raced)
+    rows = [["first_name", "last_name", "email", "external_id", "notes"]]
+    rows += [["Slow", "Lost", "lost@example.com", "x-1", "A first note"]]
+    rows += [["Fine", "Kept", "kept@example.com", "x-2", ""]]
+    done = run_import(api, csv_file(*rows), format="csv")
+    assert (done["status"], counts(done)) == ("completed", (2, 1, 0, 0, 1))
+    assert done["errors"] == [{"line": 2, "messages": [worker.TAKEN_MEANWHILE]}]
+    assert [c["last_name"] for c in contacts_of(api)] == ["Kept", None]  # (Quick has none)
+    assert api.get("/contacts", query={"search": "lost"}).json()["contacts"] == []
+    winner, kept = int(quick[0].item.id), next(c["id"] for c in contacts_of(api) if c["last_name"] == "Kept")
+    lost = ({1, 2, 3} - {winner, kept}).pop()  # ids were taken for both rows, then by Quick's create
+    # Nothing in the table still names the lost contact: no posting, entry, note or lookup.
+    client, table = Item._get_connection().connection.client, Item.Meta.table_name
+    pages = client.get_paginator("query").paginate(
+        TableName=table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": account_pk("acme")}}
+    )
+    keys = [item["sk"]["S"] for page in pages for item in page["Items"]]
+    others = (dependants_prefix(winner), dependants_prefix(kept))  # and the import itself: I#
+    named = [sk for sk in keys if sk.endswith(f"{lost:0{ID_WIDTH}d}") and not sk.startswith((*others, "I#"))]
+    assert named == [], named
+    key = (account_pk("acme"), lookup_sk(index.email_key("lost@example.com")))
+    assert [(left.p, left.q) for left in LookupItem.batch_get([key]) if left.p or left.q] == []
 
 
 def test_a_long_import_hands_over_to_a_new_invocation(

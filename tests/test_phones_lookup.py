@@ -47,6 +47,25 @@ def test_a_number_that_does_not_parse_is_kept_and_found_by_its_digits(api: Clien
     assert searched(api, "4471") == [odd["id"]]
 
 
+def test_each_number_that_parses_is_shown_in_e164_beside_it(api: Client) -> None:
+    sent = {"business_phone": "+1 (202) 456-1414", "mobile_phone": "212-555-0100", "home_phone": "ext. 4471"}
+    made = api.create(first_name="Shown", **sent)
+    assert {name: made[name] for name in sent} == sent  # kept as sent
+    assert made["phones_e164"] == {"business_phone": "+12024561414", "mobile_phone": "+12125550100"}
+    path = f"/contacts/{made['id']}"
+    assert api.get(path).json()["contact"]["phones_e164"] == made["phones_e164"]
+    shown = api.get(f"{path}.xml").xml().find("phones-e164")  # XML dasherizes, as Rails does
+    assert shown is not None
+    assert [(e.tag, e.text) for e in shown] == [("business-phone", "+12024561414"), ("mobile-phone", "+12125550100")]
+    # Sent back as read, it changes nothing; the numbers alone say what it shows.
+    changed = api.patch(path, {"contact": {"mobile_phone": None, "phones_e164": {"mobile_phone": "+1999"}}})
+    assert changed.status == 200, changed.text
+    assert changed.json()["contact"]["phones_e164"] == {"business_phone": "+12024561414"}
+    gone = api.patch(path, {"contact": {"business_phone": ""}}).json()["contact"]
+    assert "phones_e164" not in gone  # absent without a number that parses, as photo_url is
+    assert "phones_e164" not in api.create(first_name="Nobody")
+
+
 def test_lookup_finds_exact_matches_by_email_or_phone(api: Client) -> None:
     ada = api.create(first_name="Ada", email_address="Ada@Example.com", business_phone="+1 (202) 456-1414")["id"]
     twin = api.create(first_name="Twin", email_address_2="ada@example.COM", mobile_phone="202.456.1414")["id"]
@@ -101,10 +120,13 @@ def test_lookup_shows_a_private_contact_to_its_owner_and_admins_alone(keys: Keys
 
 @pytest.mark.parametrize("store", ["dynamodb_local"], indirect=True)
 def test_an_accounts_region_reads_its_numbers_and_a_change_reindexes_them(api: Client) -> None:
-    london = api.create(first_name="London", business_phone="020 7946 0958")["id"]
+    made = api.create(first_name="London", business_phone="020 7946 0958")
+    london = made["id"]
+    assert "phones_e164" not in made  # no US number
     assert looked_up(api, phone="+44 20 7946 0958") == []  # read in the US, it is another number
     assert accounts.set_default_region("acme", "gb") == "GB"
     assert reindex("acme") == 1
+    assert api.get(f"/contacts/{london}").json()["contact"]["phones_e164"] == {"business_phone": "+442079460958"}
     assert looked_up(api, phone="+44 20 7946 0958") == [london]
     assert looked_up(api, phone="020 7946 0958") == [london]  # a lookup reads it in GB too
     assert searched(api, "020 7946 0958") == [london]

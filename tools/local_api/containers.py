@@ -9,9 +9,12 @@ two invocations never share a process. A container idle for ``LOCAL_IDLE_SECONDS
 stopped, as Lambda reclaims idle environments.
 
 A container's import of its handler is Lambda's init phase, with a limit of its own
-(``INIT_SECONDS``) rather than the function's timeout: a burst that starts many containers at once
-on a busy machine must not time out its first invocations. An init that runs out of time, or
-whose runtime exits, is tried once more within the invocation's own timeout, as Lambda does.
+(``INIT_SECONDS``) rather than the function's timeout. On Lambda each environment initialises on
+a CPU of its own; here every container shares the machine's, so no more inits run at once than
+it has cores, and an init's limit starts when its turn does: a burst that starts a container for
+each function at once on a busy machine would otherwise run them all out of time together, and
+then again on their retry. An init that runs out of time, or whose runtime exits, is tried once
+more within the invocation's own timeout, as Lambda does.
 An invocation that outlives the function's timeout is ended by killing its container, as Lambda
 does. Invocations travel over two pipes as length-prefixed JSON; the handler's own output (its
 logs) goes to `make run`'s.
@@ -128,10 +131,12 @@ def _receive(fd: int, deadline: float | None = None) -> Any:
 class Container:
     """One function's process, serving one invocation at a time."""
 
-    def __init__(self, function: Function, name: str, template: Path) -> None:
+    def __init__(self, function: Function, name: str, template: Path, starting: threading.Semaphore) -> None:
         self.function, self.name, self.template = function, name, template
+        self.starting = starting  # the turns of the machine's inits (Containers.starting)
         self.initialised = False
-        self._spawn()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.requests = self.answers = -1
         self.last_used = time.monotonic()
 
     def _spawn(self) -> None:
@@ -145,12 +150,15 @@ class Container:
         os.close(answers_out)
 
     def _init(self) -> None:
-        """Wait for the handler's import; FunctionError if it fails twice or raises."""
-        try:
-            answer = self._answer(INIT_SECONDS)
-        except FunctionError:  # out of time, or the runtime exited: once more, within the timeout
+        """Start the runtime, on its turn, and wait for the handler's import; FunctionError if it
+        fails twice or raises."""
+        with self.starting:
             self._spawn()
-            answer = self._answer(self.function.timeout)
+            try:
+                answer = self._answer(INIT_SECONDS)
+            except FunctionError:  # out of time, or the runtime exited: once more, within the timeout
+                self._spawn()
+                answer = self._answer(self.function.timeout)
         if "error" in answer:
             self.stop()
             raise FunctionError(answer["error"], answer["type"])
@@ -185,7 +193,7 @@ class Container:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
         """Kill the process; once only, since a closed descriptor's number is soon another pipe's."""
@@ -194,8 +202,9 @@ class Container:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self.requests = self.answers = -1
-        self.process.kill()
-        self.process.wait()
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
 
 
 class Containers:
@@ -207,6 +216,7 @@ class Containers:
         self.idle: dict[str, list[Container]] = {logical_id: [] for logical_id in template.functions}
         self.running: dict[str, int] = dict.fromkeys(template.functions, 0)
         self.changed = threading.Condition()
+        self.starting = threading.Semaphore(os.cpu_count() or 1)  # inits at once: one per core
         self.stopped = False
         threading.Thread(target=self._reap_forever, name="container-reaper", daemon=True).start()
 
@@ -226,7 +236,9 @@ class Containers:
                     break
                 self.changed.wait()
         try:
-            return Container(self.template.functions[logical_id], self.names[logical_id], self.template.source)
+            return Container(
+                self.template.functions[logical_id], self.names[logical_id], self.template.source, self.starting
+            )
         except BaseException:
             with self.changed:
                 self.running[logical_id] -= 1

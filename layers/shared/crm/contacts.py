@@ -64,6 +64,13 @@ def check_findable(principal: Principal, new: Draft) -> None:
     index.terms(item, region_of(principal, item))
 
 
+def derive(item: Any, region: str) -> None:
+    """Set what the contact's values give it, read in ``region``: the terms it is found by (422
+    past MAX_TERMS), and its phone numbers in E.164."""
+    item.search_terms = index.terms(item, region)
+    item.phones_e164 = phones.in_e164({name: getattr(item, name) for name in index.PHONE_FIELDS}, region) or None
+
+
 def region_of(principal: Principal, item: Any) -> str:
     """The region the contact's phone numbers are read in: its account's, read only for a contact
     that has one (the account's item is one more read, once a minute per container)."""
@@ -114,7 +121,7 @@ def new_items(principal: Principal, new: Draft, contact_id: int, note_id: int | 
         item.last_action_at, item.notes_count = now, 1
     changes = {name: (None, value) for name, value in new.values.items() if value not in (None, "", [])}
     entry = history.entry(principal, item, "created", changes, now)
-    item.search_terms = index.terms(item, region_of(principal, item))
+    derive(item, region_of(principal, item))
     return NewContact(item, notes, entry)
 
 
@@ -163,21 +170,23 @@ def current_fields(item: Any) -> dict[str, Any]:
 
 def new_values(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]], now: str) -> list[Any]:
     """Set ``changes`` ({attribute: (old, new)}) on ``item`` as read, with its next version, ``now``
-    and the search terms it then has (422 past MAX_TERMS); returns the update actions writing them."""
-    actions = [
-        getattr(ContactItem, name).set(new) if new is not None else getattr(ContactItem, name).remove()
-        for name, (_, new) in changes.items()
-    ]
+    and what its values then give it (``derive``); returns the update actions writing them."""
+    actions = [_set_or_remove(getattr(ContactItem, name), new) for name, (_, new) in changes.items()]
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at = int(item.version) + 1, now
-    item.search_terms = index.terms(item, region_of(principal, item))
+    derive(item, region_of(principal, item))
     return [
         *actions,
         ContactItem.version.set(int(item.version)),
         ContactItem.updated_at.set(now),
         ContactItem.search_terms.set(item.search_terms),
+        _set_or_remove(ContactItem.phones_e164, item.phones_e164),
     ]
+
+
+def _set_or_remove(attribute: Any, value: Any) -> Any:
+    return attribute.set(value) if value is not None else attribute.remove()
 
 
 def _write_update(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]]) -> None:

@@ -99,8 +99,8 @@ WRITABLE = tuple(field.name for field in CONTACT_FIELDS if field.writable)
 # changed through the contact (notes have their own routes).
 ECHOED = {"notes"}
 # What a contact's representation shows but no client sets: sent back, it is ignored (photo_url
-# changes with the contact's photos).
-CONTACT_SHOWN = frozenset({"photo_url"})
+# changes with the contact's photos, phones_e164 with its numbers).
+CONTACT_SHOWN = frozenset({"photo_url", "phones_e164"})
 
 
 NOTE_FIELDS: tuple[Field, ...] = (

@@ -2,14 +2,15 @@
 number is found however it was written: ``+1 (202) 456-1414``, ``202-456-1414`` and
 ``12024561414`` are one number in the US.
 
-A number is kept as sent; what is derived here only indexes it. A number without a country code
-is read in its account's region (crm.accounts); one that does not parse is still found by its
-digits, and never refused.
+A number is kept as sent; what is derived here indexes it, and shows it in E.164 beside it. A
+number without a country code is read in its account's region (crm.accounts); one that does not
+parse is still found by its digits, and never refused.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -76,3 +77,13 @@ def looks_like_number(text: str) -> bool:
     """Whether a search is a phone number written whole (``(202) 456-1414``), not words."""
     text = text.strip()
     return bool(_PHONE_TEXT.match(text)) and len(digits(text)) >= MIN_DIGITS
+
+
+def in_e164(numbers: Mapping[str, str | None], region: str = DEFAULT_REGION) -> dict[str, str]:
+    """Each of ``numbers`` (a field's name to its text) that parses, in E.164."""
+    shown = {}
+    for name, text in numbers.items():
+        e164 = number(text, region).e164 if text else None
+        if e164:
+            shown[name] = e164
+    return shown

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crm import accounts, index, tags
+from crm import accounts, contacts, index, tags
 from crm.storage.db import ConditionFailed, transact
 from crm.storage.items import (
     CONTACT_MARK,
@@ -55,8 +55,8 @@ def reindex(account_id: str) -> int:
     """Move every contact of the account whose terms are not this version's to its terms (after a
     change of its phone numbers' region); how many it moved."""
     pk = account_pk(account_id)
-    contacts = ContactItem.query(pk, starting_with(ContactItem.sk, CONTACT_MARK), consistent_read=True)
-    return sum(_reindex(account_id, contact) for contact in contacts)
+    every = ContactItem.query(pk, starting_with(ContactItem.sk, CONTACT_MARK), consistent_read=True)
+    return sum(_reindex(account_id, contact) for contact in every)
 
 
 def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
@@ -74,16 +74,19 @@ def _set_tag_counts(pk: str, counted: tags.Moves) -> None:
 
 
 def _reindex(account_id: str, contact: ContactItem) -> int:
-    """Move the contact's index to the terms this version gives it, as an update of it would; 1 if
-    it did. A contact changed meanwhile was reindexed by that change."""
-    old, new = dict(contact.search_terms or {}), index.terms(contact, accounts.default_region(account_id))
-    if old == new:
+    """Move the contact's index to the terms this version gives it, and its numbers in E.164, as
+    an update of it would; 1 if it did. A contact changed meanwhile was reindexed by that change."""
+    old, old_e164 = dict(contact.search_terms or {}), contact.phones_e164
+    contacts.derive(contact, accounts.default_region(account_id))
+    new, e164 = contact.search_terms, contact.phones_e164
+    if (old, old_e164) == (new, e164):
         return 0
     owner = index.owner(contact)
+    shown = ContactItem.phones_e164.set(e164) if e164 else ContactItem.phones_e164.remove()
 
     def stage(tx: Any) -> None:
         condition = ContactItem.version == int(contact.version)
-        tx.update(contact, actions=[ContactItem.search_terms.set(new)], condition=condition)
+        tx.update(contact, actions=[ContactItem.search_terms.set(new), shown], condition=condition)
         index.stage(tx, account_id, int(contact.id), old, new, owner, owner)
 
     try:

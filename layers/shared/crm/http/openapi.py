@@ -10,6 +10,7 @@ from typing import Any
 
 from crm.fields import CONTACT_FIELDS, DIGITS_MAX, INT_MAX, LIST_ITEM_MAX, STRING_MAX, Field
 from crm.http.dialects.redmine import ADDRESS, ARRAYS, LISTS, VISIBILITY
+from crm.index import PHONE_FIELDS
 from crm.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 # What no text field takes (crm.fields.CONTROL), and the whitespace a blank value is made of
@@ -131,6 +132,13 @@ CONTACT["properties"]["photo_url"] = {
     "format": "uri",
     "readOnly": True,
     "description": "Downloads the current photo for a few minutes; absent without one",
+}
+CONTACT["properties"]["phones_e164"] = {
+    "type": "object",
+    "properties": {name: {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"} for name in PHONE_FIELDS},
+    "additionalProperties": False,
+    "readOnly": True,
+    "description": "Each phone number that parses, in E.164, read in the account's default region; absent without one",
 }
 for _name, (_slots, _key) in ARRAYS.items():
     CONTACT["properties"][_name] = {

@@ -71,6 +71,9 @@ def _contact(item: Any, defs: Mapping[int, Any], notes: list[Any] | None = None)
         # The current photo (crm.photos), signed for minutes: fetch it, do not keep it. Only a contact
         # with a photo has one, so one without comes back element for element as ContactHero's.
         view["photo_url"] = files.download_url(files.photo_key(account_of(item.pk), int(item.photo_id)))
+    if item.phones_e164:
+        # Read-only, and only for a contact with a number that parses: as photo_url, absent otherwise.
+        view["phones_e164"] = dict(sorted(item.phones_e164.items()))
     ordered = dict(sorted(view.items()))
     if notes is not None:
         ordered["notes"] = [note(each) for each in notes]

@@ -413,6 +413,19 @@ def _add_lookup(item: Any, actions: list[Any], condition: Any) -> bool:
     return update_if(item, actions, condition)
 
 
+def _take_back(principal: Principal, new: contacts.NewContact) -> None:
+    """Delete what went before a contact that is not to be: its postings, its history entry, its
+    first note, and its name on the lookup items it was added to. A replay does it again."""
+    item = new.item
+
+    def stage(tx: Any) -> None:
+        index.stage(tx, principal.account_id, int(item.id), item.search_terms, {}, index.owner(item), None)
+        for written in (new.entry, *(each for note in new.notes for each in with_ref(note))):
+            tx.delete(written)
+
+    transact(stage)
+
+
 def _failure(step: Step) -> list[str]:
     return [index.SHARED_TOO_OFTEN] if step.contact_id is None else [index.taken_by(step.contact_id)]
 
@@ -458,6 +471,7 @@ def _write(
     added = _pool().map(lambda change: _add_lookup(*change[1:]), lookups)
     lost = {id(new): new for (new, *_), done in zip(lookups, added, strict=True) if not done}
     lost_items = []
+    list(_pool().map(lambda new: _take_back(principal, new), lost.values()))
     for new in lost.values():  # its external_id taken meanwhile, by a write outside the import
         outcome.created -= 1
         outcome.private -= 1 if new.item.is_private else 0

@@ -327,6 +327,8 @@ class ContactItem(Item):
     source_uid = UnicodeAttribute(null=True)
     # Internal: the search terms the contact is indexed under, with their field codes (crm.index).
     search_terms = JSONAttribute(null=True)
+    # Its phone numbers that parse, in E.164 (crm.phones), by field: shown, never sent.
+    phones_e164 = JSONAttribute(null=True)
 
 
 class PostingItem(Item):
