@@ -37,8 +37,8 @@ SHAPE_ONLY = {
     "last-action-at": "datetime",
 }
 # What our contact carries beyond ContactHero's elements (API.md: the Redmine CRM fields and the
-# version; the external_id upserts match on). Anything else appearing in a contact is a change a
-# ContactHero client did not agree to.
+# version; the external_id upserts match on; its numbers in E.164, read-only). Anything else
+# appearing in a contact is a change a ContactHero client did not agree to.
 EXTRA_CONTACT_ELEMENTS = {
     "assigned-to-id",
     "background",
@@ -47,6 +47,7 @@ EXTRA_CONTACT_ELEMENTS = {
     "external-id",
     "is-company",
     "phones",
+    "phones-e164",
     "project-ids",
     "skype-name",
     "tags",

@@ -18,7 +18,7 @@ STORED_AS = {
     "ids": ListAttribute,
     "records": JSONAttribute,
 }
-CONTACT_OWN = {"history_count", "notes_count", "photo_id", "source_uid", "search_terms"}
+CONTACT_OWN = {"history_count", "notes_count", "photo_id", "source_uid", "search_terms", "phones_e164"}
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from samtranslator.translator.transform import transform
 
-from local_api.template import ROOT, TEMPLATE, _CfnLoader
+from local_api.template import ROOT, TEMPLATE, _CfnLoader, load
 
 API_MD = ROOT.parent / "shared" / "API.md"
 ANY = "X-AMAZON-APIGATEWAY-ANY-METHOD"  # a resource's ANY route: the function answers 405 with Allow
@@ -379,3 +379,12 @@ def test_every_check_checkov_skips_says_why_in_its_resource() -> None:
             assert len(skip.get("comment", "")) > 40, (name, skip)  # a reason, not a word
     # The web form and the import worker reserve their concurrency: no skip of that check for them.
     assert all(s["id"] != "CKV_AWS_115" for f in ("FormsFunction", "ImportWorkerFunction") for s in skipped[f])
+
+
+def test_every_body_reaches_the_functions_as_the_bytes_sent(cloudformation: dict[str, Any]) -> None:
+    """Bodies come base64-encoded whatever their type, so a byte that is no UTF-8 is seen and
+    refused (tests/test_hostile_http.py); `make run` hands them on as this template says."""
+    body = cloudformation["Resources"]["ContactsApi"]["Properties"]["Body"]
+    assert body["x-amazon-apigateway-binary-media-types"] == ["*/*"]
+    local = load()
+    assert all(local.is_binary(kind) for kind in ("application/json", "text/xml; charset=utf-8", None))

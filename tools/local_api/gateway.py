@@ -190,10 +190,11 @@ class Gateway:
         multi_query: dict[str, list[str]] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
             multi_query.setdefault(name, []).append(value)
-        try:
-            text, encoded = body.decode("utf-8"), False
-        except UnicodeDecodeError:
+        content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
+        if body and self.template.is_binary(content_type):
             text, encoded = base64.b64encode(body).decode(), True
+        else:  # a text payload: a UTF-8 string, which a byte that is no UTF-8 cannot be
+            text, encoded = body.decode("utf-8", errors="replace"), False
         stage = self.template.stage
         return {
             "resource": route.path,

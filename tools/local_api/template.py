@@ -108,6 +108,15 @@ class Template:
     bucket_events: list[BucketSubscription] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)  # name -> default
     source: Path = TEMPLATE  # the file it was read from
+    # The API's BinaryMediaTypes, as media types (SAM writes "/" as "~1"): bodies of these types
+    # reach the functions base64-encoded, as they were sent.
+    binary_media_types: tuple[str, ...] = ()
+
+    def is_binary(self, content_type: str | None) -> bool:
+        """Whether API Gateway hands on a body of this Content-Type base64-encoded."""
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        major = media.split("/", 1)[0]
+        return any(kind in ("*/*", media, f"{major}/*") for kind in self.binary_media_types)
 
 
 def _statements(props: dict[str, Any], resources: dict[str, Any]) -> list[dict[str, Any]]:
@@ -140,7 +149,7 @@ def load(path: Path = TEMPLATE) -> Template:
     resources: dict[str, Any] = document["Resources"]
     globals_ = (document.get("Globals") or {}).get("Function") or {}
     functions, routes, tables, streams, buckets, bucket_events = {}, [], {}, [], {}, []
-    authorizer, stage, responses = None, "v1", {}
+    authorizer, stage, responses, binary = None, "v1", {}, ()
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties") or {}
         if kind == "AWS::Serverless::Function":
@@ -178,6 +187,7 @@ def load(path: Path = TEMPLATE) -> Template:
                 routes.append(Route(p["Path"], p["Method"].upper(), logical_id, authorized))
         elif kind == "AWS::Serverless::Api":
             stage = props.get("StageName", stage)
+            binary = tuple(kind.replace("~1", "/").lower() for kind in props.get("BinaryMediaTypes") or ())
             auth = props.get("Auth") or {}
             default = auth.get("DefaultAuthorizer")
             if default:
@@ -196,5 +206,16 @@ def load(path: Path = TEMPLATE) -> Template:
     declared = (document.get("Parameters") or {}).items()
     parameters = {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
     return Template(
-        functions, routes, authorizer, stage, responses, tables, streams, buckets, bucket_events, parameters, path
+        functions,
+        routes,
+        authorizer,
+        stage,
+        responses,
+        tables,
+        streams,
+        buckets,
+        bucket_events,
+        parameters,
+        path,
+        binary,
     )
