@@ -53,8 +53,8 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
 # defined (the account's configuration, which contacts may then use), read, changed (the PUT on
-# If-Match "1", as created), listed, and field 3 deleted; then contacts 2 to 4 are
-# created beside the seeded contact 1, which is read and changed; notes 2 to 4 are added to it beside
+# If-Match "1", as created), listed, and field 3 deleted; then contacts 2 to 4 are created beside
+# the seeded contact 1, which is read (as JSON, XML and a vCard) and changed; notes 2 to 4 are added to it beside
 # its seeded note 1 (note ids are the account's), note 1 is read, changed (the PUT on If-Match "1",
 # its version as seeded), listed with the others and deleted; calls 1 to 3 are made about contact 1, read,
 # changed (call 1's PUT on If-Match "1"), completed, listed and call 3 deleted; messages 1 to 3 are exchanged
@@ -101,6 +101,7 @@ EXPECTED: dict[str, int | str] = {
     "contacts/create-xml.json": 201,
     "contacts/show.json": 200,
     "contacts/show-xml.json": 200,
+    "contacts/show-vcard.json": 200,
     "contacts/update-put.json": 200,
     "contacts/update-patch.json": 200,
     "notes/create.json": 201,
@@ -476,6 +477,12 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
         if kind == "application/json":
             # The document names the stage the request came through as its server.
             assert json.loads(body)["servers"] == [{"url": "/v1"}]
+        return
+    if event["path"].endswith(".vcf"):  # a contact as its vCard: one card, with its version as ETag
+        assert headers["content-type"] == "text/vcard; charset=utf-8", headers
+        assert body.startswith("BEGIN:VCARD\r\nVERSION:4.0\r\n"), body
+        assert body.endswith("END:VCARD\r\n"), body
+        assert re.fullmatch(r'"\d+"', headers["etag"]), headers
         return
     if wants_xml(event):
         assert headers["content-type"].startswith("application/xml"), headers

@@ -40,6 +40,7 @@ def messages(error: pytest.ExceptionInfo[Any]) -> list[str]:
     [
         ("/contacts/16.xml", ("/contacts/16", "xml")),
         ("/contacts/16.json", ("/contacts/16", "json")),
+        ("/contacts/16.vcf", ("/contacts/16", "vcf")),
         ("/contacts.xml", ("/contacts", "xml")),
         ("/contacts/16/history.xml", ("/contacts/16/history", "xml")),
         ("/contacts/16", ("/contacts/16", None)),
@@ -72,6 +73,9 @@ def test_split_suffix(path: str, expected: tuple[str, str | None]) -> None:
         (None, None, "*/*", "json"),
         (None, None, "application/*", "json"),
         (None, None, "text/*", "xml"),
+        (None, None, "text/vcard", "vcf"),  # a card, where the operation offers one (Api.operation)
+        (None, None, "text/x-vcard;q=0.9, application/json;q=0.5", "vcf"),
+        ("vcf", None, "application/json", "vcf"),
         (None, None, "", "json"),
         (None, None, None, "json"),
         (None, "", None, "json"),
@@ -102,6 +106,7 @@ def test_content_types_carry_charset() -> None:
     assert negotiation.CONTENT_TYPES == {
         "json": "application/json; charset=utf-8",
         "xml": "application/xml; charset=utf-8",
+        "vcf": "text/vcard; charset=utf-8",
     }
 
 

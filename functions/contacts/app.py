@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from crm import activities, batch, contact_reads, contacts, duplicates, lookup, merges, search, tags, upserts
 from crm.calls import CALL
 from crm.errors import BadRequest, Unprocessable
-from crm.http import batches, dialects, merging, openapi, views
+from crm.http import batches, dialects, merging, openapi, vcard, views
 from crm.http.api import Api, Request, path_text, resource_id
 from crm.http.dialects import minimal, redmine
 from crm.messages import MESSAGE
@@ -211,16 +211,27 @@ def lookup_contacts(request: Request) -> Response:
 @app.operation(
     "GET",
     "/contacts/<contact_id>",
-    summary="Show a contact with its newest 25 notes",
-    query=(openapi.query("include", f"Comma-separated: {', '.join(INCLUDES)}", openapi.names(INCLUDES)),),
+    summary="Show a contact with its newest 25 notes, or as a vCard (.vcf, or Accept: text/vcard)",
+    query=(
+        openapi.query("include", f"Comma-separated: {', '.join(INCLUDES)}", openapi.names(INCLUDES)),
+        openapi.query("version", "The vCard's version, as a vCard (4.0 unless asked)", {"enum": list(vcard.VERSIONS)}),
+    ),
     returns=ONE,
+    cards=True,
 )
 def show_contact(request: Request, contact_id: str) -> Response:
     wanted = [name.strip() for name in (request.query.get("include") or "").split(",") if name.strip()]
     unknown = sorted(set(wanted) - set(INCLUDES))
     if unknown:
         raise BadRequest(f"Unknown include: {', '.join(unknown)}; choose from {', '.join(INCLUDES)}")
+    version = request.query.get("version") or vcard.VERSIONS[0]
+    if version not in vcard.VERSIONS:
+        raise BadRequest(f"version must be one of {', '.join(vcard.VERSIONS)}")
     contact = contact_reads.get(request.principal, resource_id(contact_id, "Contact"))
+    if request.card:
+        item = contact.item
+        uid = vcard.uid_of(request.principal.account_id, int(item.id), item.source_uid)
+        return request.vcard(vcard.card(views.contact(request.principal, item, []), uid, version), contact.version)
     view = _view(request, contact)
     for name in (name for name in KINDS if name in wanted):
         kind = KINDS[name]

@@ -54,6 +54,9 @@ class Request:
         self.answer_headers: dict[str, str] = {}
         self.format = fmt
         self.suffix = suffix
+        # Asked for as a vCard (.vcf, Accept: text/vcard): only an operation that offers one
+        # answers so (Api.operation's ``cards``); errors are then JSON.
+        self.card = False
         self.headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         self.query: dict[str, str] = dict(event.get("queryStringParameters") or {})
 
@@ -114,8 +117,10 @@ class Request:
         with_suffix = path + (f".{self.suffix}" if self.suffix else "")
         return public[: -len(with_suffix)] if with_suffix and public.endswith(with_suffix) else ""
 
-    def _response(self, status: int, text: str | None, headers: dict[str, str] | None = None) -> Response:
-        content_type = negotiation.CONTENT_TYPES[self.format] if text is not None else None
+    def _response(
+        self, status: int, text: str | None, headers: dict[str, str] | None = None, fmt: str | None = None
+    ) -> Response:
+        content_type = negotiation.CONTENT_TYPES[fmt or self.format] if text is not None else None
         return Response(
             status_code=status,
             content_type=content_type,
@@ -146,6 +151,10 @@ class Request:
             suffix = f".{self.suffix}" if self.suffix else ""
             headers["Location"] = f"{self.path_prefix()}{location}{suffix}"
         return self._response(status, render.one(self.format, root, view, beside), headers)
+
+    def vcard(self, card: str, version: int) -> Response:
+        """A contact as its vCard (crm.http.vcard), with its ETag."""
+        return self._response(200, card, {"ETag": f'"{version}"'}, negotiation.VCARD)
 
     def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.many(self.format, root, item, page, views))
@@ -196,7 +205,10 @@ class Api(APIGatewayRestResolver):
             fmt = negotiation.JSON
             self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart), refused=exc)
         else:
-            self.append_context(request=Request(event, fmt, suffix, self.max_body, self.multipart))
+            card = fmt == negotiation.VCARD
+            request = Request(event, negotiation.JSON if card else fmt, suffix, self.max_body, self.multipart)
+            request.card = card
+            self.append_context(request=request)
         # Through the gateway's ANY route of a resource: a method it has no operation for is a 405,
         # even where another resource's route would match the path (/contacts/{id} for /contacts/search).
         methods, routed = self._methods_of(event.get("resource")), event
@@ -228,13 +240,14 @@ class Api(APIGatewayRestResolver):
         public: bool = False,
         root: str | None = None,
         also: tuple[int, ...] = (),
+        cards: bool = False,
     ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``.
 
         ``method`` may be several (``("PUT", "PATCH")``): one function serves each of them.
         ``public``: the route has no authorizer; the operation authenticates the caller itself.
         ``root``: the element a body may come wrapped in, when not the answer's; ``also``: other
-        statuses it answers with the same body.
+        statuses it answers with the same body; ``cards``: it answers a vCard when asked for one.
         """
         if isinstance(method, tuple):
 
@@ -252,6 +265,7 @@ class Api(APIGatewayRestResolver):
                         public=public,
                         root=root,
                         also=also,
+                        cards=cards,
                     )(func)
                 return func
 
@@ -259,7 +273,7 @@ class Api(APIGatewayRestResolver):
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
         docs, responses = openapi.operation(
-            path, method, summary, names, query, body, returns, (status, *also), public, root
+            path, method, summary, names, query, body, returns, (status, *also), public, root, cards
         )
 
         def decorator(func: Callable[..., Response]) -> Callable[..., Response]:
@@ -267,6 +281,8 @@ class Api(APIGatewayRestResolver):
                 request = self.request
                 if "refused" in self.context:
                     raise self.context["refused"]
+                if request.card and not cards:
+                    raise NotAcceptable("Only a contact is shown as a vCard (.vcf, or Accept: text/vcard)")
                 # The gateway hands on a query byte that is no UTF-8 as U+FFFD: it was not text.
                 if any(REPLACED in name + value for name, value in request.query.items()):
                     raise BadRequest("Malformed query: a parameter is not UTF-8 text")

@@ -5,14 +5,22 @@ from __future__ import annotations
 from crm.errors import NotAcceptable
 
 JSON, XML = "json", "xml"
-SUFFIXES = {".json": JSON, ".xml": XML}
+VCARD = "vcf"  # a contact as a card: only the operations that offer it (Api.operation's cards)
+SUFFIXES = {".json": JSON, ".xml": XML, ".vcf": VCARD}
 MEDIA_TYPES = {
     "application/json": JSON,
     "text/json": JSON,
     "application/xml": XML,
     "text/xml": XML,
+    "text/vcard": VCARD,
+    "text/x-vcard": VCARD,
+    "text/directory": VCARD,  # vCard 3.0's registered type
 }
-CONTENT_TYPES = {JSON: "application/json; charset=utf-8", XML: "application/xml; charset=utf-8"}
+CONTENT_TYPES = {
+    JSON: "application/json; charset=utf-8",
+    XML: "application/xml; charset=utf-8",
+    VCARD: "text/vcard; charset=utf-8",
+}
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:

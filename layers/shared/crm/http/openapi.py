@@ -259,10 +259,12 @@ def operation(
     statuses: tuple[int, ...],
     public: bool = False,
     root: str | None = None,
+    cards: bool = False,
 ) -> tuple[dict[str, Any], dict[int, Any]]:
     """(operation fields for Powertools' openapi_extensions, responses for its ``responses``).
 
-    ``public``: no API key (the web form, whose form key is a field of its form body)."""
+    ``public``: no API key (the web form, whose form key is a field of its form body); ``cards``:
+    it also answers a vCard (``.vcf`` or ``Accept: text/vcard``)."""
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID_SCHEMA)}
         for name in path_params
@@ -295,9 +297,14 @@ def operation(
         doc["requestBody"] = {"required": _needs_fields(taken), "content": content}
     errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
     answer = {"description": summary, **({"content": _content(unmarked(returns))} if returns else {})}
+    if cards:
+        answer["content"]["text/vcard"] = {"schema": {"type": "string", "description": VCARD_TEXT}}
     responses: dict[int, Any] = dict.fromkeys(statuses, answer)
     responses.update({code: {"description": reason, "content": _content(ERRORS)} for code, reason in errors})
     return doc, responses
+
+
+VCARD_TEXT = "A vCard 4.0 (RFC 6350), or 3.0 with ?version=3.0; its UID is the contact's, REV its updated_at"
 
 
 def wrapped(root: str, schema: dict[str, Any], strict: bool = False) -> dict[str, Any]:
