@@ -101,3 +101,27 @@ def test_vcard_2_1_bare_types() -> None:
     text = "BEGIN:VCARD\nVERSION:2.1\nN:Babbage;Charles\nTEL;WORK;VOICE:555-1\nTEL;HOME:555-2\nEND:VCARD\n"
     ((_, body, _),) = read(text)
     assert body == {"last_name": "Babbage", "first_name": "Charles", "business_phone": "555-1", "home_phone": "555-2"}
+
+
+def test_the_properties_the_api_writes_beyond_the_common_ones() -> None:
+    card = (
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nKIND:org\r\nFN:Globex\r\nN:;Globex;;;\r\n"
+        "GENDER:;nonbinary\r\nANNIVERSARY:20050601\r\nRELATED;TYPE=spouse;VALUE=text:Ann\r\n"
+        "RELATED;TYPE=child;VALUE=text:Bo\\, Cy\r\nRELATED;TYPE=agent;VALUE=text:Di\r\n"
+        "RELATED;TYPE=friend:urn:uuid:1\r\nIMPP:skype:globex.hq\r\nIMPP:xmpp:hq@example.com\r\n"
+        "TEL;VALUE=text;TYPE=x-assistant:+1 202 555 0101\r\nEND:VCARD\r\n"
+    )
+    ((_, body, _),) = read(card)
+    assert body == {
+        "first_name": "Globex",
+        "is_company": True,
+        "gender": "nonbinary",
+        "anniversary": "2005-06-01",
+        "spouse": "Ann",
+        "children": "Bo, Cy",
+        "assistant": "Di",
+        "skype_name": "globex.hq",
+        "assistants_phone": "+1 202 555 0101",
+    }  # a friend and an XMPP address have no field
+    ((_, sexed, _),) = read(card.replace("GENDER:;nonbinary", "GENDER:F"))
+    assert sexed["gender"] == "female"

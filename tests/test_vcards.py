@@ -10,7 +10,7 @@ import pytest
 import vobject
 
 from tests.conftest import Client, Keys
-from tests.helpers import download, errors, upload_to
+from tests.helpers import counts, download, errors, run_import, upload_to
 
 TRICKY = 'Zoë, O\'Brien; "the" \\ first 🎉'  # what a card escapes, and a character of 4 octets
 LINES = f"{TRICKY}\nline two\r\nline three" + " and more" * 10  # line breaks (CRLF kept as LF); long
@@ -178,3 +178,56 @@ def test_what_is_no_contact_is_no_card(api: Client, keys: Keys) -> None:
     )
     bad = api.get(f"/contacts/{contact['id']}.vcf", query={"version": "2.1"})
     assert (bad.status, errors(bad)) == (400, ["version must be one of 4.0, 3.0"])
+
+
+# What a card carries and an import of it reads back (the background travels as NOTE, which an
+# import takes as the contact's first note; a photo by a URL that expires is not fetched).
+CARRIED = [
+    "title",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "company",
+    "department",
+    "job_title",
+    "email_address",
+    "email_address_2",
+    "business_phone",
+    "business_fax",
+    "home_phone",
+    "mobile_phone",
+    "business_street",
+    "business_street_2",
+    "business_city",
+    "business_state",
+    "business_postal_code",
+    "business_country",
+    "home_city",
+    "home_country",
+    "url",
+    "birthday",
+    "anniversary",
+    "tags",
+    "gender",
+    "spouse",
+    "skype_name",
+    "is_company",
+]
+
+
+@pytest.mark.parametrize("version", ["4.0", "3.0"])
+def test_a_card_imported_into_an_empty_account_gives_the_contact_back(
+    api: Client, full: dict[str, Any], keys: Keys, version: str
+) -> None:
+    card = api.get(f"/contacts/{full['id']}.vcf", query={"version": version})
+    other = Client(keys.stranger)  # another account, empty
+    done = run_import(other, card.raw.body, format="vcard")
+    assert counts(done) == (1, 1, 0, 0, 0), done
+    (back,) = other.get("/contacts").json()["contacts"]
+    carried = [name for name in CARRIED if version == "4.0" or name not in ("gender", "spouse")]  # 4.0's alone
+    assert {name: back[name] for name in carried} == {name: full[name] for name in carried}
+    (note,) = other.get(f"/contacts/{back['id']}/notes").json()["notes"]
+    assert note["body"] == full["background"].replace("\r\n", "\n")  # a card's line breaks are LF
+    # Its UID came with it: the card of the copy is the card of the contact.
+    assert card_of(other, back["id"]).uid.value == vobject.readOne(card.text).uid.value

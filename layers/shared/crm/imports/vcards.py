@@ -1,8 +1,11 @@
 """vCard files (3.0 and 4.0, and the 2.1 that old phones still write) as contact bodies, card by card.
 
 Properties kept: ``FN``, ``N``, ``ORG``, ``TITLE``, ``EMAIL``, ``TEL`` and ``ADR`` placed by their
-type (work, home, cell, fax), ``BDAY``, ``NOTE`` (the contact's first note), ``URL``,
-``CATEGORIES`` (tags) and ``UID`` (the row's ``uid``, so that a re-import finds the contact).
+type (work, home, cell, fax, and the assistant's), ``BDAY``, ``ANNIVERSARY`` (3.0's
+``X-ANNIVERSARY``), ``NOTE`` (the contact's first note), ``URL``, ``CATEGORIES`` (tags), ``KIND:org``
+(a company), ``GENDER``, ``RELATED`` (spouse, child, agent: spouse, children, assistant), ``IMPP``
+of Skype, and ``UID`` (the row's ``uid``, so that a re-import finds the contact): all that
+``GET /contacts/{id}.vcf`` writes (crm.http.vcard).
 Lines are unfolded and values unescaped as RFC 6350 says; the file is read as it comes.
 """
 
@@ -57,7 +60,13 @@ def _parse(line: str) -> tuple[str, set[str], str]:
     return name.rsplit(".", 1)[-1].upper(), types, value
 
 
+GENDERS = {"m": "male", "f": "female", "o": "other", "n": "none", "u": "unknown"}  # 4.0's sex
+RELATED = {"spouse": "spouse", "child": "children", "agent": "assistant"}
+
+
 def _phone_slots(types: set[str]) -> tuple[str, ...]:
+    if "x-assistant" in types:
+        return ("assistants_phone",)
     if "fax" in types:
         key = "work fax" if "work" in types else "home fax" if "home" in types else "fax"
     else:
@@ -103,6 +112,21 @@ def _card(lines: list[str]) -> tuple[dict[str, Any], str | None]:
                     place((f"{where}_{part}",), body, text.strip())
         elif name == "BDAY" and _birthday(value):
             body["birthday"] = _birthday(value)
+        elif name in ("ANNIVERSARY", "X-ANNIVERSARY") and _birthday(value):
+            body["anniversary"] = _birthday(value)
+        elif name == "KIND" and value.strip().lower() == "org":
+            body["is_company"] = True
+        elif name == "GENDER":  # sex;identity: the identity as written, else the sex's name
+            parts = [part.strip() for part in _split(value, ";")]
+            sex, identity = parts[0], parts[1] if len(parts) > 1 else ""
+            if sex or identity:
+                body.setdefault("gender", identity or GENDERS.get(sex.lower(), sex))
+        elif name == "RELATED":
+            kind = next((RELATED[t] for t in types if t in RELATED), None)
+            if kind:
+                place((kind,), body, _unescape(value).strip())
+        elif name == "IMPP" and value.strip().lower().startswith("skype:"):
+            place(("skype_name",), body, value.strip()[len("skype:") :])
         elif name == "NOTE" and _unescape(value).strip():
             body.setdefault("notes", _unescape(value).strip())
         elif name == "URL":
