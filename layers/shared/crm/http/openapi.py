@@ -135,22 +135,27 @@ CONTACT["properties"]["photo_url"] = {
 }
 CONTACT["properties"]["phones_e164"] = {
     "type": "object",
-    "properties": {name: {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$"} for name in PHONE_FIELDS},
+    # Each one read-only too: a form or XML body names them one by one (phones_e164[mobile_phone]).
+    "properties": {
+        name: {"type": "string", "pattern": r"^\+[1-9][0-9]{1,14}$", "readOnly": True} for name in PHONE_FIELDS
+    },
     "additionalProperties": False,
     "readOnly": True,
     "description": "Each phone number that parses, in E.164, read in the account's default region; absent without one",
 }
 for _name, (_slots, _key) in ARRAYS.items():
+    # A phone may be sent as a whole number, as the phone fields may (crm.validation takes its digits).
+    _entry = numbers_too({"type": "string"}) if _name == "phones" else {"type": "string"}
     CONTACT["properties"][_name] = {
         "type": "array",
         # As the plugin prints them too, {"address": ...}; a blank or null entry is no value.
         "items": {
             "anyOf": [
-                {"type": "string"},
+                _entry,
                 {"type": "null"},
                 {
                     "type": "object",
-                    "properties": {_key: {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                    "properties": {_key: {"anyOf": [_entry, {"type": "null"}]}},
                     "additionalProperties": False,
                 },
             ]
@@ -577,6 +582,15 @@ def _text_or_list(schema: Any) -> Any:
 _IN_ADDRESS = f"[^@,{_NOT_TEXT}{_STRIPPED}]+"
 EMAILS = _separated(f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*", len(LISTS["email"]))
 PHONES = _separated(_trimmed("\\n\\r,", STRING_MAX), len(LISTS["phone"]))
+# Redmine CRM's ``phones`` and ``emails`` also come as that text, comma-separated (as a form or an
+# XML element sends them, and JSON may): at most as many values as the list has slots.
+for _name, _part in (
+    ("phones", _trimmed("\\n\\r,", STRING_MAX)),
+    ("emails", f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*"),
+):
+    _list = CONTACT["properties"][_name]
+    _text = {"type": "string", "pattern": _separated(_part, _list["maxItems"]), "description": "Comma-separated"}
+    CONTACT["properties"][_name] = {"anyOf": [_list, _text], "description": _list["description"]}
 # A representation's notes sent back (a list of anything): ignored; a form cannot send it.
 _ECHOED_NOTES = {"type": "array"}
 # What a contact's body may carry beside the model's fields: the dialects' names for them.
