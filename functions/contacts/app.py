@@ -227,11 +227,11 @@ def show_contact(request: Request, contact_id: str) -> Response:
     version = request.query.get("version") or vcard.VERSIONS[0]
     if version not in vcard.VERSIONS:
         raise BadRequest(f"version must be one of {', '.join(vcard.VERSIONS)}")
-    contact = contact_reads.get(request.principal, resource_id(contact_id, "Contact"))
-    if request.card:
-        item = contact.item
+    if request.card:  # the contact alone: a card shows no notes
+        item = contact_reads.load_visible(request.principal, resource_id(contact_id, "Contact"))
         uid = vcard.uid_of(request.principal.account_id, int(item.id), item.source_uid)
-        return request.vcard(vcard.card(views.contact(request.principal, item, []), uid, version), contact.version)
+        return request.vcard(vcard.card(views.contact(request.principal, item, []), uid, version), int(item.version))
+    contact = contact_reads.get(request.principal, resource_id(contact_id, "Contact"))
     view = _view(request, contact)
     for name in (name for name in KINDS if name in wanted):
         kind = KINDS[name]

@@ -187,7 +187,7 @@ def load(path: Path = TEMPLATE) -> Template:
                 routes.append(Route(p["Path"], p["Method"].upper(), logical_id, authorized))
         elif kind == "AWS::Serverless::Api":
             stage = props.get("StageName", stage)
-            binary = tuple(kind.replace("~1", "/").lower() for kind in props.get("BinaryMediaTypes") or ())
+            binary = tuple(media.replace("~1", "/").lower() for media in props.get("BinaryMediaTypes") or ())
             auth = props.get("Auth") or {}
             default = auth.get("DefaultAuthorizer")
             if default:

@@ -171,7 +171,7 @@ def current_fields(item: Any) -> dict[str, Any]:
 def new_values(principal: Principal, item: Any, changes: dict[str, tuple[Any, Any]], now: str) -> list[Any]:
     """Set ``changes`` ({attribute: (old, new)}) on ``item`` as read, with its next version, ``now``
     and what its values then give it (``derive``); returns the update actions writing them."""
-    actions = [_set_or_remove(getattr(ContactItem, name), new) for name, (_, new) in changes.items()]
+    actions = [set_or_remove(getattr(ContactItem, name), new) for name, (_, new) in changes.items()]
     for name, (_, new) in changes.items():
         setattr(item, name, new)
     item.version, item.updated_at = int(item.version) + 1, now
@@ -181,11 +181,12 @@ def new_values(principal: Principal, item: Any, changes: dict[str, tuple[Any, An
         ContactItem.version.set(int(item.version)),
         ContactItem.updated_at.set(now),
         ContactItem.search_terms.set(item.search_terms),
-        _set_or_remove(ContactItem.phones_e164, item.phones_e164),
+        set_or_remove(ContactItem.phones_e164, item.phones_e164),
     ]
 
 
-def _set_or_remove(attribute: Any, value: Any) -> Any:
+def set_or_remove(attribute: Any, value: Any) -> Any:
+    """The update action that writes ``value``, or removes the attribute for None."""
     return attribute.set(value) if value is not None else attribute.remove()
 
 

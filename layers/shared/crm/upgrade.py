@@ -82,7 +82,7 @@ def _reindex(account_id: str, contact: ContactItem) -> int:
     if (old, old_e164) == (new, e164):
         return 0
     owner = index.owner(contact)
-    shown = ContactItem.phones_e164.set(e164) if e164 else ContactItem.phones_e164.remove()
+    shown = contacts.set_or_remove(ContactItem.phones_e164, e164)
 
     def stage(tx: Any) -> None:
         condition = ContactItem.version == int(contact.version)

@@ -580,14 +580,13 @@ def _text_or_list(schema: Any) -> Any:
 # Redmine CRM's ``email`` and ``phone``: at most as many comma-separated values as they have
 # slots, each trimmed, then held to its slot's rules.
 _IN_ADDRESS = f"[^@,{_NOT_TEXT}{_STRIPPED}]+"
-EMAILS = _separated(f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*", len(LISTS["email"]))
-PHONES = _separated(_trimmed("\\n\\r,", STRING_MAX), len(LISTS["phone"]))
+_EMAIL_PART = f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*"
+_PHONE_PART = _trimmed("\\n\\r,", STRING_MAX)
+EMAILS = _separated(_EMAIL_PART, len(LISTS["email"]))
+PHONES = _separated(_PHONE_PART, len(LISTS["phone"]))
 # Redmine CRM's ``phones`` and ``emails`` also come as that text, comma-separated (as a form or an
 # XML element sends them, and JSON may): at most as many values as the list has slots.
-for _name, _part in (
-    ("phones", _trimmed("\\n\\r,", STRING_MAX)),
-    ("emails", f"[{_STRIPPED}]*({_IN_ADDRESS}@{_IN_ADDRESS})?[{_STRIPPED}]*"),
-):
+for _name, _part in (("phones", _PHONE_PART), ("emails", _EMAIL_PART)):
     _list = CONTACT["properties"][_name]
     _text = {"type": "string", "pattern": _separated(_part, _list["maxItems"]), "description": "Comma-separated"}
     CONTACT["properties"][_name] = {"anyOf": [_list, _text], "description": _list["description"]}
