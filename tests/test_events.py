@@ -10,7 +10,9 @@ order, against a store seeded with the demo key and contact 1 of account "demo" 
 from __future__ import annotations
 
 import base64
+import csv
 import fnmatch
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -26,11 +28,11 @@ from crm import cascade, contacts, forms
 from crm import keys as crm_keys
 from crm.imports import jobs
 from crm.storage import files
-from crm.storage.items import ImportItem, Item, PhotoItem, account_pk, dependants_prefix
+from crm.storage.items import ExportItem, ImportItem, Item, PhotoItem, account_pk, dependants_prefix
 from crm.validation import Sent
 from local_api.streams import matches
 from local_api.template import ROOT
-from tests.conftest import BACKENDS, BUCKET_EVENTS, GATEWAY, S3_ENDPOINT, backend, s3_client
+from tests.conftest import BACKENDS, BUCKET_EVENTS, GATEWAY, NAMES, S3_ENDPOINT, backend, s3_client
 
 EVENTS = ROOT / "events"
 ENV_FILE = EVENTS / "env.json"
@@ -49,6 +51,9 @@ ALLOW, DENY, UNAUTHORIZED = "Allow", "Deny", "Unauthorized"
 # notes and history gone. What the photos function does with S3's event of an upload: the photo
 # checked and ready. What the import worker does with S3's event of a file: its import completed.
 CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
+# What the export worker does with the stream's record of a new export: its file written, the
+# export completed.
+EXPORTED = "Exported"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
@@ -70,13 +75,16 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # (form-encoded to each suffix, then multipart with a redirect) with the demo form key. Last, imports 1 to 3 are asked
 # for (a CSV file, a vCard file, a JSON file) and import 1 shown; S3 tells of import 1's file, which is
 # imported, and of a file dropped in the bucket ("new leads 2026.csv", its key URL-encoded), which
-# becomes import 4; the imports are listed. Contact 2 is looked up by its phone number, two contacts
-# are upserted (by email, then by external_id in XML); batches create one, upsert the first again
-# and change contact 2, upsert the second and delete contact 2, and create one in XML (the lookups
-# and the batches to each suffix); contact 3's duplicates are listed, and contact 4 merged into it
-# (a dry run first), whose id then answers 404 naming contact 3; contacts 6 and 7 follow it (to
-# each suffix, the last in XML). Last, each function is sent
-# a method its path has no operation for (its ANY route): a 405 naming the methods it takes.
+# becomes import 4; the imports are listed. Exports 1 to 3 are asked for (Outlook's CSV, the vCards
+# of the vip contacts, the JSON of the people in XML), the stream's record of export 1 has the worker
+# write its file (the replay's requests feed no stream), export 1 is shown and the exports listed.
+# Contact 2 is looked up by its phone number, two contacts are upserted (by email, then by
+# external_id in XML); batches create one, upsert the first again and change contact 2, upsert the
+# second and delete contact 2, and create one in XML (the lookups and the batches to each suffix);
+# contact 3's duplicates are listed, and contact 4 merged into it (a dry run first), whose id then
+# answers 404 naming contact 3; contacts 6 and 7 follow it (to each suffix, the last in XML). Last,
+# each function is sent a method its path has no operation for (its ANY route): a 405 naming the
+# methods it takes.
 EXPECTED: dict[str, int | str] = {
     "authorizer/api-key.json": ALLOW,
     "authorizer/basic.json": ALLOW,
@@ -202,6 +210,15 @@ EXPECTED: dict[str, int | str] = {
     "imports/list.json": 200,
     "imports/list-json.json": 200,
     "imports/list-xml.json": 200,
+    "exports/create.json": 201,
+    "exports/create-json.json": 201,
+    "exports/create-xml.json": 201,
+    "export_worker/export-asked.json": EXPORTED,
+    "exports/show.json": 200,
+    "exports/show-xml.json": 200,
+    "exports/list.json": 200,
+    "exports/list-json.json": 200,
+    "exports/list-xml.json": 200,
     "contacts/lookup.json": 200,
     "contacts/upsert-email.json": 201,
     "contacts/upsert-external-id.json": 201,
@@ -221,6 +238,7 @@ EXPECTED: dict[str, int | str] = {
     "calls/method-not-allowed.json": 405,
     "contacts/method-not-allowed.json": 405,
     "custom_fields/method-not-allowed.json": 405,
+    "exports/method-not-allowed.json": 405,
     "forms/method-not-allowed.json": 405,
     "imports/method-not-allowed.json": 405,
     "messages/method-not-allowed.json": 405,
@@ -424,9 +442,19 @@ def check_authorizer(name: str, expected: str, result: Any) -> None:
 
 
 def check_stream(name: str, expected: str, result: Any) -> None:
-    assert expected == CLEANED
     assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
     assert result == {"batchItemFailures": []}, f"{name}: records failed: {result}"
+    if expected == EXPORTED:
+        for record in load(name)["Records"]:
+            keys = record["dynamodb"]["Keys"]
+            job = ExportItem.get(keys["pk"]["S"], keys["sk"]["S"], consistent_read=True)
+            assert (job.status, job.format, job.columns) == ("completed", "csv", "outlook")
+            written = s3_client(S3_ENDPOINT).get_object(Bucket=NAMES["ImportsBucket"], Key=job.object_key)
+            rows = list(csv.reader(io.StringIO(written["Body"].read().decode("utf-8-sig"))))
+            assert rows[0][:4] == ["Title", "First Name", "Middle Name", "Last Name"]
+            assert int(job.rows_exported) == len(rows) - 1 > 0
+        return
+    assert expected == CLEANED
     assert [dependants_left(record) for record in load(name)["Records"]] == [0] * len(load(name)["Records"])
 
 
@@ -515,7 +543,7 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
         membership = collection.endswith("/projects")
         new_id = r"[a-z0-9_-]+" if membership else r"\d+"
         assert re.fullmatch(rf"/v1{re.escape(collection)}/{new_id}{re.escape(suffix)}", headers["location"]), headers
-        if not membership and not collection.startswith("/imports"):  # an import is no editable version
+        if not membership and not collection.startswith(("/imports", "/exports")):  # jobs: no editable version
             assert headers["etag"] == '"1"', headers
 
 
@@ -580,9 +608,11 @@ def test_event_is_valid_for_sam_local(name: str) -> None:
                 r"arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.-]+/stream/\S+", record["eventSourceARN"]
             )
             assert any(matches(f, record) for f in subscription.filters), "the stream filter would not pass it"
-            assert cascade.removed_contact(record["dynamodb"]["Keys"]) == (DEMO_ACCOUNT, 1), (
-                "the events remove contact 1"
-            )
+            keys = record["dynamodb"]["Keys"]
+            if function_of(name) == "ExportWorkerFunction":
+                assert (record["eventName"], keys["sk"]["S"]) == ("INSERT", "EXPORT#0000000001"), "export 1's"
+            else:
+                assert cascade.removed_contact(keys) == (DEMO_ACCOUNT, 1), "the events remove contact 1"
         return
     if is_bucket_event(name):
         (subscription,) = [s for s in GATEWAY.template.bucket_events if s.function == function_of(name)]
@@ -673,7 +703,7 @@ def story(request: pytest.FixtureRequest) -> Iterator[dict[str, BaseException | 
         outcomes: dict[str, BaseException | None] = {}
         for name in EXPECTED:
             try:
-                if is_stream(name):
+                if is_stream(name) and function_of(name) == "CleanupFunction":
                     # What the function is to clean is there (the replayed delete does not feed the stream).
                     assert all(dependants_left(record) for record in load(name)["Records"])
                 check(name, invoke(name))
@@ -709,7 +739,7 @@ def test_env_file_sets_every_function() -> None:
     for logical_id in ("PhotosFunction", "ContactsFunction", "CleanupFunction"):
         assert env[logical_id]["PHOTOS_BUCKET"] == "contacts-photos-123456789012-local"
         assert env[logical_id]["S3_ENDPOINT"] == "http://host.docker.internal:8001"
-    for logical_id in ("ImportsFunction", "ImportWorkerFunction"):
+    for logical_id in ("ImportsFunction", "ImportWorkerFunction", "ExportsFunction", "ExportWorkerFunction"):
         assert env[logical_id]["IMPORTS_BUCKET"] == "contacts-imports-123456789012-local"
         assert env[logical_id]["S3_ENDPOINT"] == "http://host.docker.internal:8001"
     # `sam local start-lambda` answers Lambda's Invoke there: the worker hands a long import over to it.

@@ -128,3 +128,12 @@ def test_an_xml_import_that_does_not_parse_fails_in_our_words(api: Client, data:
     done = run_import(api, data, format="xml")
     assert (done["status"], done["error"]) == ("failed", message)
     assert stored_count(api) == 0
+
+
+@pytest.mark.parametrize("projects", [{}, {"a": "1"}, 5.5, True])
+def test_project_ids_that_are_no_list_are_422_even_beside_a_project_id(api: Client, projects: object) -> None:
+    """Redmine CRM's project_id adds to project_ids; a project_ids that is no list is refused, not
+    taken for none (schemathesis found {} with a blank project_id accepted)."""
+    reply = api.post("/contacts", {"contact": {"first_name": "A", "project_id": "", "project_ids": projects}})
+    assert (reply.status, errors(reply)) == (422, ["Project ids must be a list of text values"])
+    assert api.get("/contacts").json()["total_count"] == 0

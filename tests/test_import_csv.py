@@ -54,7 +54,7 @@ def test_outlook_export_with_bom_and_quoted_multiline_notes() -> None:
             "home_street": "12 Elm St",
             "business_country": "USA",
             "tags": ["Navy", "Pioneers"],
-            "notes": "Met at\r\nthe conference",
+            "background": "Met at\r\nthe conference",
             "url": "https://example.com",
         },
     )

@@ -1,5 +1,5 @@
 """The layers import one way: handlers (functions/), then the edges (crm.http: formats, dialects,
-views; crm.imports: files of contacts), then the domain (crm.*), then crm.storage, then the base
+views; crm.imports, crm.exports: files of contacts), then the domain (crm.*), then crm.storage, then the base
 modules every layer may use. A module imports only its own layer and those below it, and no
 import cycle runs through the domain."""
 
@@ -23,9 +23,10 @@ BASE = {
     "crm.observability",
 }
 ORDER = ("handler", "edge", "domain", "storage", "base")
-# The edges read what comes from outside into the one model: requests (crm.http) and files of
-# contacts (crm.imports, which reads them with the HTTP layer's XML reader and dialects).
-EDGES = ("crm.http", "crm.imports")
+# The edges read what comes from outside into the one model, and write it out: requests (crm.http)
+# and files of contacts (crm.imports and crm.exports, which read and write them with the HTTP
+# layer's formats and dialects).
+EDGES = ("crm.http", "crm.imports", "crm.exports")
 
 
 def layer(module: str) -> str:

@@ -307,7 +307,7 @@ def test_imports_bucket_is_versioned_private_encrypted_and_reports_trigger_nothi
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     assert "Fn::Sub" in bucket["BucketName"]
     expiries = {r["Prefix"]: r["ExpirationInDays"] for r in bucket["LifecycleConfiguration"]["Rules"]}
-    assert expiries == {"imports/": 7, "reports/": 30}
+    assert expiries == {"imports/": 7, "exports/": 7, "reports/": 30}
     # Only imports/ starts the worker: the reports it writes under reports/ must not.
     (notification,) = bucket["NotificationConfiguration"]["LambdaConfigurations"]
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "imports/"}]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 
 def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def epoch() -> int:
+    """Seconds since 1970, as the table's TTL reads ``expires_at``."""
+    return int(time.time())
+
+
+def iso(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 
 def parse_date(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from crm import custom_fields
+from crm import custom_fields, exports, times
 from crm.activities import Kind
 from crm.auth import Principal
 from crm.fields import CONTACT_FIELDS
@@ -212,4 +212,31 @@ def import_job(principal: Principal, item: Any) -> dict[str, Any]:
         "updated_at": item.updated_at,
         "started_at": item.started_at,
         "finished_at": item.finished_at,
+    }
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def export_job(item: Any) -> dict[str, Any]:
+    """What a client sees of an export; once completed, its file's URL, signed for 15 minutes."""
+    done = item.status == exports.COMPLETED
+    name = f"contacts-{int(item.id)}.{exports.FORMATS[item.format][1]}"
+    url = files.download_url(item.object_key, exports.bucket(), exports.DOWNLOAD_SECONDS, name) if done else None
+    return {
+        "id": int(item.id),
+        "status": item.status,
+        "format": item.format,
+        "columns": item.columns,
+        "filters": dict(item.filters or {}),
+        "user_id": int(item.user_id),
+        "rows_exported": int(item.rows_exported),
+        "size": int(item.size) if item.size is not None else None,
+        "error": item.error,
+        "download_url": url,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "started_at": item.started_at,
+        "finished_at": item.finished_at,
+        "expires_at": times.iso(int(item.expires_at)),
     }

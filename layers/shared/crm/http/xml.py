@@ -111,6 +111,9 @@ def _fill(element: ET.Element, value: Any) -> None:
         element.text = _text(value)
 
 
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 def dumps(
     root: str,
     value: Any,
@@ -135,7 +138,16 @@ def dumps(
             element.set(key, _text(attr))
     ET.indent(element)
     body = ET.tostring(element, encoding="unicode", short_empty_elements=False)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return DECLARATION + body + "\n"
+
+
+def element(name: str, value: Any, level: int = 1) -> str:
+    """One element of a document written a piece at a time (an export), indented as ``dumps``
+    indents it at that depth, on lines of its own."""
+    written = ET.Element(dasherize(name))
+    _fill(written, value)
+    ET.indent(written, level=level)
+    return "  " * level + ET.tostring(written, encoding="unicode", short_empty_elements=False) + "\n"
 
 
 def _value(element: ET.Element, depth: int, max_depth: int) -> Any:

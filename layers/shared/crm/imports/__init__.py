@@ -15,6 +15,7 @@ PHONES = {
     "work fax": ("business_fax",),
     "home fax": ("home_fax",),
     "fax": ("other_fax",),
+    "assistant": ("assistants_phone",),
 }
 OTHER_PHONE = ("other_phone",)
 # Where an address goes by its type; any other is the other address.

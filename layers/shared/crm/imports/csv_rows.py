@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from crm.fields import WRITABLE
+from crm.fields import CONTACT_SHOWN, READ_ONLY, WRITABLE
 from crm.http.dialects import NAMES
 from crm.imports import ADDRESS_PLACES, OTHER_PHONE, PHONES, Row, place
 
@@ -34,7 +34,6 @@ OUTLOOK = {
     "assistant's phone": "assistants_phone",
     "web page": "url",
     "categories": "tags",
-    "notes": "notes",
     "user 1": "user_1",
     "user 2": "user_2",
     "user 3": "user_3",
@@ -70,17 +69,27 @@ ADDRESS_PARTS = {
 # Columns of the exports that hold nothing we keep (Google's derived "Name", the types themselves).
 IGNORED = {"name", "nickname", "initials", "priority", "sensitivity", "mileage", "billing information"}
 # "name" is the minimal API's whole name, but an export's Name column repeats the given and family
-# names it also has: it stays ignored.
-OWN = {name: name for name in (*WRITABLE, *(NAMES - {"name"}), "notes")}
+# names it also has: it stays ignored. So do the read-only fields our own export writes (id,
+# created_at, version...): a file exported here imports as it is. Outlook's and Google's "Notes"
+# is what they know of the contact: its background.
+OWN = {name: name for name in (*WRITABLE, *(NAMES - {"name"}))} | {"notes": "background"}
+IGNORED |= {field.name for field in READ_ONLY} | CONTACT_SHOWN
+# A cell our export guarded against a spreadsheet's formulas (crm.exports.writers): the ' it put
+# before a leading =, +, -, @, tab or CR comes off.
+GUARDED = re.compile(r"^'(?=[=+\-@\t\r])")
 
 
 def _key(header: str) -> str:
     return " ".join(header.strip().lower().split())
 
 
+def _ours(header: str) -> str:
+    """A header spelled our way: ``First_Name``, ``first-name``, ``first name`` are ``first_name``."""
+    return re.sub(r"[\s-]+", "_", _key(header))
+
+
 def _own(header: str) -> str | None:
-    """Our name for a header spelled our way: ``First_Name``, ``first-name``, ``first name``."""
-    return OWN.get(re.sub(r"[\s-]+", "_", _key(header)))
+    return OWN.get(_ours(header))
 
 
 @dataclass
@@ -102,7 +111,8 @@ class Columns:
                 columns.plain[index] = target
             elif slot is not None:
                 columns.slots.setdefault((slot[1], int(slot[2])), {})[slot[3]] = index
-            elif key and key not in IGNORED and not key.endswith(" - type"):  # types of what we keep untyped
+            # (the types of what we keep untyped are ignored too)
+            elif key and not {key, _ours(name)} & IGNORED and not key.endswith(" - type"):
                 columns.unknown.append(name.strip())
         return columns
 
@@ -110,7 +120,7 @@ class Columns:
         """The contact body a row holds (empty cells are left out)."""
 
         def cell(index: int) -> str:
-            return cells[index].strip() if index < len(cells) else ""
+            return GUARDED.sub("", cells[index].strip()) if index < len(cells) else ""
 
         body: dict[str, Any] = {}
         for index, name in self.plain.items():

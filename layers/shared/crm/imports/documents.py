@@ -17,6 +17,7 @@ from typing import IO, Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from crm.fields import CONTACT_SHOWN, READ_ONLY
 from crm.http.xml import underscore, value_of
 from crm.imports import Row
 
@@ -28,12 +29,17 @@ class NotThisFormat(ValueError):
     """The file is not what its format says; the message says what is wrong, for the import."""
 
 
+# What a contact's representation shows that no client sets: an exported file carries it, and
+# passes it over when imported again (a new contact gets ids and times of its own).
+PASSED_OVER = frozenset(field.name for field in READ_ONLY) | CONTACT_SHOWN
+
+
 def _row(number: int, item: Any) -> Row:
     if isinstance(item, dict) and set(item) == {"contact"} and isinstance(item["contact"], dict):
         item = item["contact"]
     if not isinstance(item, dict):
         return Row(number, {}, error=f"Contact {number} is not an object")
-    return Row(number, item)
+    return Row(number, {name: value for name, value in item.items() if name not in PASSED_OVER})
 
 
 class _Chars:

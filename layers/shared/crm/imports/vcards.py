@@ -2,7 +2,7 @@
 
 Properties kept: ``FN``, ``N``, ``ORG``, ``TITLE``, ``EMAIL``, ``TEL`` and ``ADR`` placed by their
 type (work, home, cell, fax, and the assistant's), ``BDAY``, ``ANNIVERSARY`` (3.0's
-``X-ANNIVERSARY``), ``NOTE`` (the contact's first note), ``URL``, ``CATEGORIES`` (tags), ``KIND:org``
+``X-ANNIVERSARY``), ``NOTE`` (the background), ``URL``, ``CATEGORIES`` (tags), ``KIND:org``
 (a company), ``GENDER``, ``RELATED`` (spouse, child, agent: spouse, children, assistant), ``IMPP``
 of Skype, and ``UID`` (the row's ``uid``, so that a re-import finds the contact): all that
 ``GET /contacts/{id}.vcf`` writes (crm.http.vcard).
@@ -128,7 +128,7 @@ def _card(lines: list[str]) -> tuple[dict[str, Any], str | None]:
         elif name == "IMPP" and value.strip().lower().startswith("skype:"):
             place(("skype_name",), body, value.strip()[len("skype:") :])
         elif name == "NOTE" and _unescape(value).strip():
-            body.setdefault("notes", _unescape(value).strip())
+            body.setdefault("background", _unescape(value).strip())
         elif name == "URL":
             place(URLS, body, _unescape(value).strip())
         elif name == "CATEGORIES":

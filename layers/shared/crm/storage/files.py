@@ -78,16 +78,65 @@ def upload_url(key: str, content_type: str, in_bucket: str | None = None) -> str
     return client().generate_presigned_url("put_object", Params=params, ExpiresIn=UPLOAD_SECONDS)
 
 
-def download_url(key: str, in_bucket: str | None = None) -> str:
-    """A URL that GETs this one object for a few minutes."""
-    return client().generate_presigned_url(
-        "get_object", Params={"Bucket": _in(in_bucket), "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
-    )
+def download_url(key: str, in_bucket: str | None = None, seconds: int = DOWNLOAD_SECONDS, filename: str = "") -> str:
+    """A URL that GETs this one object for a few minutes; with ``filename``, a browser saves it so."""
+    params = {"Bucket": _in(in_bucket), "Key": key}
+    if filename:
+        params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+    return client().generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
 
 
 def put(key: str, data: bytes | IO[bytes], content_type: str, in_bucket: str | None = None) -> None:
     """Store an object: bytes, or a file read from its current position (one request, up to 5 GB)."""
     client().put_object(Bucket=_in(in_bucket), Key=key, Body=data, ContentType=content_type)
+
+
+PART_BYTES = 8 * 1024 * 1024  # a multipart upload's part (S3 takes 5 MB to 5 GB, but the last)
+
+
+class Upload:
+    """An object written as a stream: the bytes are sent a part at a time as they come, so memory
+    holds one part whatever the object's size. Nothing is visible under the key until ``finish``
+    (an object that fits one part is one PUT); ``abort`` lets go of the parts sent, and the bucket's
+    lifecycle rule removes those of a writer that died."""
+
+    def __init__(self, key: str, content_type: str, in_bucket: str | None = None) -> None:
+        self.key, self.content_type, self.bucket = key, content_type, _in(in_bucket)
+        self.buffer = bytearray()
+        self.parts: list[dict[str, Any]] = []
+        self.upload_id: str | None = None
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        self.size += len(data)
+        if len(self.buffer) >= PART_BYTES:
+            self._send_part()
+
+    def _send_part(self) -> None:
+        if self.upload_id is None:
+            started = client().create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
+            self.upload_id = started["UploadId"]
+        number = len(self.parts) + 1
+        sent = client().upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(self.buffer)
+        )
+        self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+        self.buffer.clear()
+
+    def finish(self) -> None:
+        if self.upload_id is None:
+            put(self.key, bytes(self.buffer), self.content_type, self.bucket)
+            return
+        if self.buffer:
+            self._send_part()
+        client().complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            client().abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
 
 
 def stream(key: str, in_bucket: str | None = None, version: str | None = None) -> tuple[IO[bytes], int] | None:

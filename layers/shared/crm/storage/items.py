@@ -35,6 +35,8 @@ reach another account's data without naming it. Sort keys:
     COUNT#imports, COUNT#imports#U<user id>
                                   how many imports the account has, and a user has started
     IMPORTKEY#<hash>              names the import of a file dropped in the bucket (one per object)
+    EXPORT#<export id:010>        an export of contacts to a file (crm.exports); the table's TTL
+                                  removes it when its file expires
     FORMS                         where the account's web forms may be posted from and send back to
     RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
     IDEM#<key>                    a request's Idempotency-Key and its answer (crm.idempotency)
@@ -153,7 +155,7 @@ def contact_counts_prefix(contact_id: int) -> str:
     return f"{dependants_prefix(contact_id)}COUNT#"
 
 
-KEY_MARK, IMPORT_MARK, CUSTOM_FIELD_MARK = "KEY#", "I#", "CF#"
+KEY_MARK, IMPORT_MARK, EXPORT_MARK, CUSTOM_FIELD_MARK = "KEY#", "I#", "EXPORT#", "CF#"
 TAG_MARKS = ("TAG#", "TAGU#")  # every tag's counts, and every owner's
 
 
@@ -620,6 +622,33 @@ class ImportKeyItem(Item):
     """The import a dropped file became, so a repeated event finds it instead of starting another."""
 
     import_id = NumberAttribute()
+
+
+def export_sk(export_id: int) -> str:
+    return f"{EXPORT_MARK}{export_id:0{ID_WIDTH}d}"
+
+
+class ExportItem(Item):
+    """An export of contacts to a file: what was asked, whose reach it has, where it stands."""
+
+    id = NumberAttribute()
+    user_id = NumberAttribute()
+    key_id = UnicodeAttribute(null=True)
+    is_admin = BooleanAttribute(default=False)  # the key's reach: an admin's export has every contact
+    status = UnicodeAttribute()  # running, completed, failed
+    format = UnicodeAttribute()
+    columns = UnicodeAttribute(null=True)  # a CSV export's layout
+    filters = JSONAttribute(null=True)  # GET /contacts' parameters, as text
+    object_key = UnicodeAttribute()
+    rows_exported = NumberAttribute(default=0)
+    size = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds: the table's TTL, as the file's lifecycle rule
 
 
 class FormSettingsItem(Item):

@@ -113,9 +113,9 @@ def read(sent: Sent) -> None:
         if name in body and name in FIELDS_BY_NAME:  # overridden, and held to its rules all the same
             coerce(FIELDS_BY_NAME[name], value, sent.refused)
     sent.fields = {**aliased, **body}
-    if projects:
-        given = sent.fields.get("project_ids") or []
-        sent.fields["project_ids"] = (given if isinstance(given, list) else _split(given)) + projects
+    given = sent.fields.get("project_ids")
+    if projects and (given is None or isinstance(given, (list, str))):  # any other is refused as sent
+        sent.fields["project_ids"] = (given if isinstance(given, list) else _split(given or "")) + projects
 
 
 def in_project(body: dict[str, Any], project_id: str) -> dict[str, Any]:
