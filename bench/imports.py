@@ -50,7 +50,10 @@ bind(sys.argv[1], sys.argv[2])
 start = time.perf_counter()
 outcome = worker.run(sys.argv[3], int(sys.argv[4]), lambda: 900.0, lambda *_: None)
 seconds = time.perf_counter() - start
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# This process's own peak: VmHWM starts again at exec, where ru_maxrss keeps the parent's (Linux).
+status = open("/proc/self/status").read() if sys.platform == "linux" else ""
+found = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
+peak_kb = int(found[0]) if found else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"outcome": outcome, "seconds": seconds, "peak_kb": peak_kb}))
 """
 

@@ -14,6 +14,8 @@ run, printed with its goal and ``met`` or ``missed``. It measures; it asserts no
 4. ``POST /contacts/batch`` (bench/batches.py): each operation's time and units over its single call.
 5. Imports (bench/imports.py): rows and items a second against raw ``BatchWriteItem`` of the same
    items, ``skip`` and ``update`` against ``create``, and the worker's peak memory.
+6. Exports (bench/exports.py): each format's rows a second against a raw Query of the same
+   contacts, and the worker's peak memory.
 
 Run it on a quiet machine; compare ratios, not times (docs/performance.md).
 """
@@ -220,6 +222,10 @@ def main() -> int:
         import imports  # bench/imports.py
 
         imports.measure(endpoint)
+
+        import exports  # bench/exports.py
+
+        exports.measure(endpoint)
     return 0
 
 

@@ -224,6 +224,12 @@ def test_an_export_imports_into_an_empty_account_as_the_same_contacts(
     for before, after in zip(sent, back, strict=True):
         expected = {name: before[name] for name in carried if name in before}
         assert {name: after[name] for name in expected} == expected
+    if columns == "google":  # Grace has no phone and no address: no type without its value
+        grace = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))[1]
+        assert {name: value for name, value in grace.items() if value} == {
+            "Given Name": "Grace",
+            "Family Name": "Hopper",
+        }
     if fmt == "csv" and columns != "google":
         raw = data.decode("utf-8-sig")
         assert "'=HYPERLINK(" in raw  # a spreadsheet shows the cell, runs nothing
@@ -331,3 +337,19 @@ def test_an_idempotency_key_asks_once_and_xml_shows_exports(api: Client) -> None
     asked = send(api, "POST", "/exports.xml", "<export><format>vcard</format><tags>vip</tags></export>", XML_TYPE)
     assert asked.status == 201, asked.text
     assert asked.xml().find("filters/tags").text == "vip"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_custom_field_values_come_back_where_the_account_defines_the_fields(
+    admin: Client, keys: Keys, fmt: str
+) -> None:
+    other = Client(keys.stranger)
+    for client in (admin, other):  # the same definitions, so the same ids, in both accounts
+        field = {"name": "License", "field_format": "list", "possible_values": ["Standard", "Pro"]}
+        assert client.post("/custom_fields", {"custom_field": field}).status == 201
+    sent = admin.create(first_name="Ada", custom_fields=[{"id": 1, "value": "Pro"}])
+    data = fetched(export(admin, format=fmt))
+    job = run_import(other, data, format=fmt)
+    assert (job["rows_imported"], job["rows_failed"]) == (1, 0), job
+    (back,) = other.get("/contacts").json()["contacts"]
+    assert back["custom_fields"] == sent["custom_fields"] == [{"id": 1, "name": "License", "value": "Pro"}]

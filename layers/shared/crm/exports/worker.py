@@ -51,7 +51,7 @@ def _write(job: Any) -> tuple[int, int]:
     reported = 0
     try:
         upload.write(writer.head().encode())
-        for chunk in selection.chunks(writer.principal, dict(job.filters or {})):
+        for chunk in selection.read_ahead(selection.chunks(writer.principal, dict(job.filters or {}))):
             upload.write(writer.rows(chunk).encode())
             if writer.written - reported >= PROGRESS_ROWS:
                 jobs.progress(job, writer.written)

@@ -157,16 +157,21 @@ def _google_header() -> list[str]:
     return header
 
 
+def _given(view: dict[str, Any], name: str) -> bool:
+    value = view.get(name)
+    return not (value is None or isinstance(value, Nil) or value == "")
+
+
 def _google_row(view: dict[str, Any]) -> list[Any]:
     row: list[Any] = [
         " ::: ".join(view.get("tags") or ()) if name == "tags" else view.get(name) for _, name in GOOGLE_NAMED
     ]
-    phones = [(kind, view[name]) for name, kind in GOOGLE_PHONES if view.get(name)]
+    phones = [(kind, view[name]) for name, kind in GOOGLE_PHONES if _given(view, name)]
     for number in range(len(GOOGLE_PHONES)):
         row += list(phones[number]) if number < len(phones) else ["", ""]
     for place, kind in GOOGLE_ADDRESSES:
-        parts = [view.get(f"{place}_{part}") for _, part in GOOGLE_ADDRESS_PARTS]
-        row += [kind if any(parts) else "", *parts]
+        given = any(_given(view, f"{place}_{part}") for _, part in GOOGLE_ADDRESS_PARTS)
+        row += [kind if given else "", *(view.get(f"{place}_{part}") for _, part in GOOGLE_ADDRESS_PARTS)]
     return row
 
 
