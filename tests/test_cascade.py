@@ -48,7 +48,7 @@ def _seed_notes(contact_id: int, count: int) -> None:
 
 
 def test_the_stream_filter_passes_only_removed_contacts() -> None:
-    (subscription,) = GATEWAY.template.streams
+    (subscription,) = [s for s in GATEWAY.template.streams if s.function == "CleanupFunction"]
     (pattern,) = subscription.filters
 
     def record(event: str, sk: str) -> dict:

@@ -28,7 +28,7 @@ from crm import cascade, contacts, forms
 from crm import keys as crm_keys
 from crm.imports import jobs
 from crm.storage import files
-from crm.storage.items import ExportItem, ImportItem, Item, PhotoItem, account_pk, dependants_prefix
+from crm.storage.items import ExportItem, FeedItem, ImportItem, Item, PhotoItem, account_pk, dependants_prefix
 from crm.validation import Sent
 from local_api.streams import matches
 from local_api.template import ROOT
@@ -52,8 +52,8 @@ ALLOW, DENY, UNAUTHORIZED = "Allow", "Deny", "Unauthorized"
 # checked and ready. What the import worker does with S3's event of a file: its import completed.
 CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # What the export worker does with the stream's record of a new export: its file written, the
-# export completed.
-EXPORTED = "Exported"
+# export completed. What the feed writer does with the record of a history entry: the feed's entry.
+EXPORTED, FED = "Exported", "Fed"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
@@ -78,6 +78,8 @@ EXPORTED = "Exported"
 # becomes import 4; the imports are listed. Exports 1 to 3 are asked for (Outlook's CSV, the vCards
 # of the vip contacts, the JSON of the people in XML), the stream's record of export 1 has the worker
 # write its file (the replay's requests feed no stream), export 1 is shown and the exports listed.
+# The stream's record of a history entry of contact 3 becomes the feed's entry; the feed read from
+# 2020 is 410 (older than the 30 days it keeps: so whenever the replay runs).
 # Contact 2 is looked up by its phone number, two contacts are upserted (by email, then by
 # external_id in XML); batches create one, upsert the first again and change contact 2, upsert the
 # second and delete contact 2, and create one in XML (the lookups and the batches to each suffix);
@@ -219,6 +221,10 @@ EXPECTED: dict[str, int | str] = {
     "exports/list.json": 200,
     "exports/list-json.json": 200,
     "exports/list-xml.json": 200,
+    "feed_writer/history-written.json": FED,
+    "changes/list.json": 410,
+    "changes/list-json.json": 410,
+    "changes/list-xml.json": 410,
     "contacts/lookup.json": 200,
     "contacts/upsert-email.json": 201,
     "contacts/upsert-external-id.json": 201,
@@ -236,6 +242,7 @@ EXPECTED: dict[str, int | str] = {
     "contacts/merge-json.json": 200,
     "contacts/merge-xml.json": 200,
     "calls/method-not-allowed.json": 405,
+    "changes/method-not-allowed.json": 405,
     "contacts/method-not-allowed.json": 405,
     "custom_fields/method-not-allowed.json": 405,
     "exports/method-not-allowed.json": 405,
@@ -444,6 +451,13 @@ def check_authorizer(name: str, expected: str, result: Any) -> None:
 def check_stream(name: str, expected: str, result: Any) -> None:
     assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
     assert result == {"batchItemFailures": []}, f"{name}: records failed: {result}"
+    if expected == FED:
+        for record in load(name)["Records"]:
+            keys = record["dynamodb"]["Keys"]
+            (entry,) = FeedItem.query(keys["pk"]["S"], FeedItem.sk.startswith("F#"), consistent_read=True)
+            assert (entry.type, entry.entry_id, int(entry.contact_id)) == ("contact.updated", "3.2", 3)
+            assert entry.changes == [{"field": "job_title", "old": None, "new": "Engineer"}]
+        return
     if expected == EXPORTED:
         for record in load(name)["Records"]:
             keys = record["dynamodb"]["Keys"]
@@ -611,6 +625,8 @@ def test_event_is_valid_for_sam_local(name: str) -> None:
             keys = record["dynamodb"]["Keys"]
             if function_of(name) == "ExportWorkerFunction":
                 assert (record["eventName"], keys["sk"]["S"]) == ("INSERT", "EXPORT#0000000001"), "export 1's"
+            elif function_of(name) == "FeedWriterFunction":
+                assert record["dynamodb"]["NewImage"]["sk"] == keys["sk"], "the history entry's own image"
             else:
                 assert cascade.removed_contact(keys) == (DEMO_ACCOUNT, 1), "the events remove contact 1"
         return

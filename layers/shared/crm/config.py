@@ -22,6 +22,7 @@ class Settings:
     import_max_bytes: int
     # Set only off AWS: where the import worker invokes itself to go on (the local runner).
     lambda_endpoint: str | None
+    feed_retention_days: int  # how long the change feed keeps an entry (the FeedRetentionDays parameter)
 
 
 def _settings() -> Settings:
@@ -38,6 +39,7 @@ def _settings() -> Settings:
         imports_bucket=env.get("IMPORTS_BUCKET", ""),
         import_max_bytes=int(env.get("IMPORT_MAX_BYTES") or str(100 * 1024 * 1024)),
         lambda_endpoint=env.get("LAMBDA_ENDPOINT") or None,
+        feed_retention_days=int(env.get("FEED_RETENTION_DAYS") or "30"),
     )
 
 

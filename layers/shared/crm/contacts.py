@@ -324,9 +324,14 @@ def delete(principal: Principal, contact_id: int, expected_version: int | None =
 def _write_delete(principal: Principal, item: Any, counts: list[Any]) -> None:
     read_version, read_count, contact_id = int(item.version), int(item.history_count or 0), int(item.id)
     pk = account_pk(principal.account_id)
+    # The deletion's own entry, after the others: the change feed reads it from the stream (who
+    # deleted it, and when) before the cleanup takes the contact's history away with it.
+    item.history_count = read_count + 1
+    deleted = history.entry(principal, item, "deleted", {}, times.now())
 
     def stage(tx: Any) -> None:
         tx.delete(item, condition=(ContactItem.version == read_version) & (ContactItem.history_count == read_count))
+        tx.save(deleted, condition=HistoryItem.sk.does_not_exist())
         contact_counts.stage_counts(tx, principal, int(item.user_id), -1, -1 if item.is_private else 0)
         index.stage(tx, principal.account_id, contact_id, item.search_terms or {}, {}, index.owner(item), None)
         tags.stage(tx, principal.account_id, item.tags, index.owner(item), None, None)

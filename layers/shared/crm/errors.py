@@ -44,6 +44,10 @@ class Conflict(ApiError):
     status, default = 409, "The resource was changed by someone else; reload it and try again"
 
 
+class Gone(ApiError):
+    status, default = 410, "Gone"
+
+
 class PayloadTooLarge(ApiError):
     status, default = 413, "Request body too large"
 

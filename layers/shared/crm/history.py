@@ -66,6 +66,7 @@ def entry(
         created_at=now,
         version=int(record.version),
         changes=[_change(name, old, new) for name, (old, new) in changes.items()],
+        owner=int(contact.user_id) if contact.is_private else None,
     )
 
 

@@ -71,7 +71,7 @@ def seal(fp: str, position: int, after: str) -> str:
     return f"{payload}.{tag}"
 
 
-def _unseal(token: str, fp: str) -> tuple[int, str]:
+def unseal(token: str, fp: str) -> tuple[int, str]:
     try:
         payload, tag = token.split(".")
         expected = _b64(hmac.new(_secret(), payload.encode(), hashlib.sha256).digest())
@@ -105,7 +105,7 @@ def page_request(query: Mapping[str, str], fp: str) -> PageRequest:
     # A cursor wins over offset, and offset over page, as Redmine reads them: its clients send
     # offset on every request.
     if cursor:
-        position, after = _unseal(cursor, fp)
+        position, after = unseal(cursor, fp)
         return PageRequest(limit=limit, offset=position, after=after, fingerprint=fp)
     if page is not None and offset is None:
         deepest = MAX_OFFSET // limit + 1

@@ -159,6 +159,9 @@ class Request:
     def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.many(self.format, root, item, page, views))
 
+    def followed(self, root: str, item: str, views: list[dict[str, Any]], next_cursor: str) -> Response:
+        return self._response(200, render.followed(self.format, root, item, views, next_cursor))
+
     def listed(self, root: str, item: str, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.listed(self.format, root, item, views))
 
@@ -241,13 +244,15 @@ class Api(APIGatewayRestResolver):
         root: str | None = None,
         also: tuple[int, ...] = (),
         cards: bool = False,
+        refusals: tuple[tuple[int, str], ...] = (),
     ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Register ``func(request, **path_params)``; GETs need ``read``, other methods ``write``.
 
         ``method`` may be several (``("PUT", "PATCH")``): one function serves each of them.
         ``public``: the route has no authorizer; the operation authenticates the caller itself.
         ``root``: the element a body may come wrapped in, when not the answer's; ``also``: other
-        statuses it answers with the same body; ``cards``: it answers a vCard when asked for one.
+        statuses it answers with the same body; ``cards``: it answers a vCard when asked for one;
+        ``refusals``: errors of its own, (status, when), for its document.
         """
         if isinstance(method, tuple):
 
@@ -266,6 +271,7 @@ class Api(APIGatewayRestResolver):
                         root=root,
                         also=also,
                         cards=cards,
+                        refusals=refusals,
                     )(func)
                 return func
 
@@ -273,7 +279,7 @@ class Api(APIGatewayRestResolver):
         needed = scope or (READ if method == "GET" else WRITE)
         names = PATH_PARAM.findall(path)
         docs, responses = openapi.operation(
-            path, method, summary, names, query, body, returns, (status, *also), public, root, cards
+            path, method, summary, names, query, body, returns, (status, *also), public, root, cards, refusals
         )
 
         def decorator(func: Callable[..., Response]) -> Callable[..., Response]:

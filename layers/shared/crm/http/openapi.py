@@ -265,11 +265,13 @@ def operation(
     public: bool = False,
     root: str | None = None,
     cards: bool = False,
+    refusals: tuple[tuple[int, str], ...] = (),
 ) -> tuple[dict[str, Any], dict[int, Any]]:
     """(operation fields for Powertools' openapi_extensions, responses for its ``responses``).
 
     ``public``: no API key (the web form, whose form key is a field of its form body); ``cards``:
-    it also answers a vCard (``.vcf`` or ``Accept: text/vcard``)."""
+    it also answers a vCard (``.vcf`` or ``Accept: text/vcard``); ``refusals``: errors of its own
+    beside every operation's, as (status, when)."""
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(name, ID_SCHEMA)}
         for name in path_params
@@ -300,7 +302,7 @@ def operation(
                 content["application/xml"] = {"schema": {**elements, "xml": {"name": root or "data"}}}
         # A body with nothing required may be left out: an empty change changes nothing.
         doc["requestBody"] = {"required": _needs_fields(taken), "content": content}
-    errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ())
+    errors = ERROR_STATUSES + (BODY_ERROR_STATUSES if body is not None or method != "GET" else ()) + refusals
     answer = {"description": summary, **({"content": _content(unmarked(returns))} if returns else {})}
     if cards:
         answer["content"]["text/vcard"] = {"schema": {"type": "string", "description": VCARD_TEXT}}

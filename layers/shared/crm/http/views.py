@@ -240,3 +240,30 @@ def export_job(item: Any) -> dict[str, Any]:
         "finished_at": item.finished_at,
         "expires_at": times.iso(int(item.expires_at)),
     }
+
+
+# --- the change feed -------------------------------------------------------------------------
+
+
+def change(item: Any) -> dict[str, Any]:
+    """An entry of the feed; ``changes`` only for an update or a merge (what each field was and is)."""
+    shown = {
+        "id": item.entry_id,
+        "type": item.type,
+        "resource": item.resource,
+        "resource_id": int(item.resource_id),
+        "contact_id": int(item.contact_id),
+        "user_id": int(item.user_id),
+        "key_id": item.key_id,
+        "at": item.at,
+    }
+    if item.changes is not None:
+        shown["changes"] = [
+            {"field": c["field"], "old": _untyped(c.get("old")), "new": _untyped(c.get("new"))} for c in item.changes
+        ]
+    return shown
+
+
+def _untyped(value: Any) -> Any:
+    """A recorded value as it was: text, a number, a list of texts; None as no value."""
+    return Nil(None) if value is None else value

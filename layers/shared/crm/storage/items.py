@@ -37,6 +37,9 @@ reach another account's data without naming it. Sort keys:
     IMPORTKEY#<hash>              names the import of a file dropped in the bucket (one per object)
     EXPORT#<export id:010>        an export of contacts to a file (crm.exports); the table's TTL
                                   removes it when its file expires
+    F#<epoch s:010>#<stream sequence number:040>
+                                  an entry of the account's change feed (crm.changes): in commit
+                                  order, removed by the table's TTL after the feed's retention
     FORMS                         where the account's web forms may be posted from and send back to
     RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
     IDEM#<key>                    a request's Idempotency-Key and its answer (crm.idempotency)
@@ -431,6 +434,34 @@ class HistoryItem(Item):
     created_at = UnicodeAttribute()
     version = NumberAttribute(null=True)
     changes = JSONAttribute()  # [{"field": ..., "old_value": ..., "new_value": ...}]
+    owner = NumberAttribute(null=True)  # the contact's owner if it was private: who alone sees the change
+
+
+FEED_MARK = "F#"
+SEQUENCE_WIDTH = 40  # a stream record's sequence number is at most 40 digits
+
+
+def feed_sk(epoch_seconds: int, sequence: str) -> str:
+    """Sorted as committed: by the stream record's time, then its sequence number (which grows
+    with it in a partition, and every item of an account is in one)."""
+    return f"{FEED_MARK}{epoch_seconds:010d}#{int(sequence):0{SEQUENCE_WIDTH}d}"
+
+
+class FeedItem(Item):
+    """A change of the account's, as ``GET /changes`` shows it, written from the history entry
+    that recorded it (crm.changes)."""
+
+    entry_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    resource = UnicodeAttribute()
+    resource_id = NumberAttribute()
+    contact_id = NumberAttribute()
+    user_id = NumberAttribute()
+    key_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+    changes = JSONAttribute(null=True)
+    o = NumberAttribute(null=True)  # as a posting's: the owner of a private contact
+    expires_at = NumberAttribute()
 
 
 class CustomFieldItem(Item):
