@@ -11,7 +11,8 @@ import pytest
 
 from crm import config
 from crm.storage.items import FeedItem, account_pk
-from tests.conftest import Client, Keys
+from local_api.containers import LambdaContext, load_handler
+from tests.conftest import GATEWAY, Client, Keys
 from tests.helpers import errors
 
 SINCE = "2020-01-01T00:00:00Z"
@@ -106,3 +107,58 @@ def test_bad_reads_are_400_and_an_old_point_is_410(api: Client) -> None:
     assert "GET /contacts?updated_since=" in errors(old)[0]
     xml = api.get("/changes.xml", query={"since": "2026-12-01T00:00:00Z"})
     assert (xml.status, xml.xml().tag) == (200, "changes")
+
+
+def test_messages_photos_and_merges_are_in_the_feed(api: Client) -> None:
+    ada, twin = api.create(first_name="Ada", email_address="ada@example.com"), api.create(first_name="Ada")
+    body = {"message": {"contact_id": ada["id"], "body": "Hi", "to": "ada@example.com"}}
+    message = api.post("/messages", body).json()["message"]
+    photo = api.post("/photos", {"photo": {"contact_id": ada["id"], "content_type": "image/png"}}).json()["photo"]
+    assert api.delete(f"/photos/{photo['id']}").status == 204
+    merged = api.post(f"/contacts/{twin['id']}/merge", {"from": [ada["id"]]})
+    assert merged.status == 200, merged.text
+    entries, _ = read_all(api)
+    assert [(e["type"], e["resource_id"]) for e in entries] == [
+        ("contact.created", ada["id"]),
+        ("contact.created", twin["id"]),
+        ("message.created", message["id"]),
+        ("photo.created", photo["id"]),
+        ("photo.deleted", photo["id"]),
+        ("contact.merged", twin["id"]),
+    ]
+    assert {"field": "email_address", "old": None, "new": "ada@example.com"} in entries[-1]["changes"]
+
+
+def test_the_writer_stops_at_a_record_it_cannot_write_and_hands_back_the_rest(
+    monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    """A later change is never written before an earlier one: from the first failure on, every
+    record goes back to the stream, which delivers them again in order."""
+    handler = load_handler(GATEWAY.template.functions["FeedWriterFunction"])  # its lambda_handler
+
+    def record(number: int) -> dict[str, Any]:
+        image = {
+            "pk": {"S": "A#acme"},
+            "number": {"N": str(number)},
+            "contact_id": {"N": "1"},
+            "action": {"S": "updated"},
+            "user_id": {"N": "1"},
+            "created_at": {"S": "2026-12-01T00:00:00+00:00"},
+            "changes": {"S": "[]"},
+        }
+        keys = {"pk": {"S": "A#acme"}, "sk": {"S": f"D#0000000001#H#{number:010d}"}}
+        dynamodb = {"Keys": keys, "NewImage": image, "SequenceNumber": str(100 + number)}
+        return {"eventName": "INSERT", "dynamodb": {**dynamodb, "ApproximateCreationDateTime": 1796000000}}
+
+    saved, real = [], FeedItem.save
+
+    def save(item: FeedItem, *args: Any, **kwargs: Any) -> Any:
+        if item.entry_id == "1.2":
+            raise RuntimeError("throttled")
+        saved.append(item.entry_id)
+        return real(item, *args, **kwargs)
+
+    monkeypatch.setattr(FeedItem, "save", save)
+    answer = handler({"Records": [record(1), record(2), record(3)]}, LambdaContext("feed-writer"))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "102"}, {"itemIdentifier": "103"}]}
+    assert saved == ["1.1"]

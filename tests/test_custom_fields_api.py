@@ -1067,3 +1067,25 @@ def test_concurrent_changes_to_one_field_are_all_kept(race_table: None) -> None:
         ["Gold", "Silver"],
         4,
     )
+
+
+def test_a_container_reads_the_definitions_again_only_when_one_changed(
+    account_fields: dict[str, int], admin: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = Client(keys.writer)
+    created = writer.create(first_name="Ada", custom_fields=[{"id": account_fields["Seats"], "value": "3"}])
+    queried, real = [], custom_fields.CustomFieldItem.query
+
+    def query(*args: Any, **kwargs: Any) -> Any:
+        queried.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(custom_fields.CustomFieldItem, "query", query)
+    for _ in range(3):
+        assert writer.get(f"/contacts/{created['id']}").json()["contact"]["custom_fields"][0]["name"] == "Seats"
+    assert len(queried) <= 1  # read once (if this container had not yet), then its copy
+    before = len(queried)
+    assert admin.patch(path(account_fields["Seats"]), {"custom_field": {"name": "Licences"}}).status == 200
+    shown = writer.get(f"/contacts/{created['id']}").json()["contact"]["custom_fields"]
+    assert shown == [{"id": account_fields["Seats"], "name": "Licences", "value": "3"}]
+    assert len(queried) == before + 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,12 +87,38 @@ def _count_item(account_id: str) -> Any:
 # --- reading -------------------------------------------------------------------------------------
 
 
+# The definitions a container has read, per account, with the generation they were read at: most
+# requests of an account find them here, for one small GetItem instead of a Query of every one.
+_READ: OrderedDict[str, tuple[int, dict[int, CustomFieldItem]]] = OrderedDict()
+ACCOUNTS_KEPT = 64
+
+
+def _generation(account_id: str) -> int:
+    try:
+        counter = CustomFieldCountItem.get(
+            account_pk(account_id), COUNT_SK, consistent_read=True, attributes_to_get=["generation"]
+        )
+    except CustomFieldCountItem.DoesNotExist:
+        return 0
+    return int(counter.generation or 0)
+
+
 def definitions(account_id: str) -> dict[int, CustomFieldItem]:
-    """The account's definitions by id (one consistent Query), for checking and showing values."""
+    """The account's definitions by id, for checking and showing values: as current as a consistent
+    read. The generation is read first, so a copy is never kept under a generation older than it."""
+    generation = _generation(account_id)
+    kept = _READ.get(account_id)
+    if kept is not None and kept[0] == generation:
+        _READ.move_to_end(account_id)
+        return kept[1]
     items = CustomFieldItem.query(
         account_pk(account_id), starting_with(CustomFieldItem.sk, CUSTOM_FIELD_MARK), consistent_read=True
     )
-    return {int(item.id): item for item in items}
+    found = {int(item.id): item for item in items}
+    _READ[account_id] = (generation, found)
+    while len(_READ) > ACCOUNTS_KEPT:
+        _READ.popitem(last=False)
+    return found
 
 
 def get(principal: Principal, field_id: int) -> CustomFieldItem:
@@ -284,7 +311,8 @@ def create(principal: Principal, body: dict[str, Any]) -> CustomFieldItem:
         # Staged in the order PynamoDB sends them (puts, then updates), which the reasons follow.
         tx.save(item, condition=CustomFieldItem.sk.does_not_exist())
         tx.save(_name_item(account, item.name, field_id), condition=CustomFieldNameItem.sk.does_not_exist())
-        tx.update(_count_item(account), actions=[CustomFieldCountItem.custom_fields.add(1)], condition=below_cap)
+        counted = [CustomFieldCountItem.custom_fields.add(1), CustomFieldCountItem.generation.add(1)]
+        tx.update(_count_item(account), actions=counted, condition=below_cap)
 
     try:
         transact(stage)
@@ -309,6 +337,7 @@ def _write_update(account: str, item: Any, read_version: int, old_name: str) -> 
         if renamed:
             new = _name_item(account, item.name, field_id)
             tx.save(new, condition=CustomFieldNameItem.sk.does_not_exist())
+        tx.update(_count_item(account), actions=[CustomFieldCountItem.generation.add(1)])
 
     try:
         transact(stage)
@@ -357,7 +386,8 @@ def _write_delete(account: str, item: Any) -> None:
         tx.delete(item, condition=CustomFieldItem.version == read_version)
         name = _name_item(account, item.name, field_id)
         tx.delete(name, condition=CustomFieldNameItem.field_id == field_id)
-        tx.update(_count_item(account), actions=[CustomFieldCountItem.custom_fields.add(-1)])
+        moved = [CustomFieldCountItem.custom_fields.add(-1), CustomFieldCountItem.generation.add(1)]
+        tx.update(_count_item(account), actions=moved)
 
     transact(stage)
 

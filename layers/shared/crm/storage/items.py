@@ -488,9 +488,12 @@ class CustomFieldNameItem(Item):
 
 
 class CustomFieldCountItem(Item):
-    """``COUNT#custom_fields``: how many custom fields the account has (crm.custom_fields caps it)."""
+    """``COUNT#custom_fields``: how many custom fields the account has (crm.custom_fields caps it),
+    and the generation of its definitions, which every change of one moves on (a container's copy
+    of them is good while it is the same)."""
 
     custom_fields = NumberAttribute(default=0)
+    generation = NumberAttribute(default=0)
 
 
 # The states crm.activities counts records in: a call is open or completed; a message is its
