@@ -54,8 +54,8 @@ print(json.dumps({"outcome": outcome, "seconds": seconds, "peak_kb": peak_kb}))
 
 def _raw_read(client: Any, table: str) -> tuple[float, int]:
     """Seconds to read every contact of the account with a paginated Query of their key range,
-    for the attributes the worker reads (crm.exports.selection.SHOWN)."""
-    from crm.exports.selection import SHOWN
+    for the attributes the worker reads (crm.exports.selection.SHOWN), in pages of its size."""
+    from crm.exports.selection import QUERY_PAGE, SHOWN
     from crm.storage.items import CONTACT_MARK, PREFIXED, account_pk, prefix_values
 
     names = {f"#a{n}": name for n, name in enumerate(["pk", "sk", *SHOWN])}
@@ -67,6 +67,7 @@ def _raw_read(client: Any, table: str) -> tuple[float, int]:
             ExpressionAttributeValues={":pk": {"S": account_pk(ACCOUNT)}, **prefix_values(CONTACT_MARK)},
             ConsistentRead=True,
             ProjectionExpression=", ".join(names),
+            Limit=QUERY_PAGE,
             ExpressionAttributeNames=names,
             **({"ExclusiveStartKey": last} if last else {}),
         )

@@ -91,3 +91,36 @@ def test_swagger_ui_is_served_without_a_key(store: str) -> None:
     assert reply.headers["content-type"] == "text/html; charset=utf-8"
     assert "SwaggerUIBundle" in reply.text
     assert '"/contacts/{contact_id}"' in reply.text
+
+
+def test_a_batch_is_documented_in_xml_as_the_api_reads_it(store: str) -> None:
+    import jsonschema
+
+    from crm.errors import BadRequest
+    from crm.http import xml
+
+    document = Client().get("/openapi.json").json()
+    content = document["paths"]["/contacts/batch"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/xml"}
+    schema = {**content["application/xml"]["schema"], "components": document["components"]}
+    assert schema["xml"] == {"name": "operations", "wrapped": True}
+    body = (
+        b'<operations type="array"><operation><op>create</op><contact><first_name>Ada</first_name>'
+        b'<tags type="array"><tag>vip</tag></tags><birthday nil="true"/></contact></operation></operations>'
+    )
+    _, value = xml.loads(body, max_depth=8)
+    jsonschema.validate(value, schema)  # what the API reads from XML, the document takes
+    takes = jsonschema.Draft202012Validator(schema).is_valid
+    for levels, read in ((6, True), (7, False)):  # the API reads 8 levels: root, item, 6 more
+        nested = b"<a>" * levels + b"x" + b"</a>" * levels
+        try:
+            xml.loads(b'<operations type="array"><operation>' + nested + b"</operation></operations>", 8)
+            api_reads = True
+        except BadRequest:
+            api_reads = False
+        item: object = "x"
+        for _ in range(levels):
+            item = {"a": item}
+        assert (api_reads, takes([item])) == (read, read)
+    assert not takes(["A\u0007"])  # no character XML 1.0 cannot carry
+    assert takes([{"a": {"b": [1, True, None, "é"]}}])

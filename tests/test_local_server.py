@@ -195,3 +195,23 @@ def test_an_export_runs_to_a_file_as_on_aws(server: Server) -> None:
     assert (status, headers["content-type"]) == (200, "text/vcard; charset=utf-8")
     assert card.startswith(b"BEGIN:VCARD\r\nVERSION:4.0\r\n")
     assert b"N:Once;Exported;;;\r\n" in card
+
+
+def test_the_change_feed_fills_from_the_stream_as_on_aws(server: Server) -> None:
+    json_type = {"Content-Type": "application/json"}
+    body = json.dumps({"contact": {"first_name": "Fed", "last_name": "Through"}}).encode()
+    status, _, data = request("POST", f"{server.base}/contacts", server.key, body, json_type)
+    assert status == 201, data
+    contact_id = json.loads(data)["contact"]["id"]
+    query = "since=" + time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime())  # today, well within what it keeps
+    deadline, found = time.monotonic() + 30, []
+    while not found:  # every page from today on, then the cursor of the last, until the create is there
+        assert time.monotonic() < deadline, "the feed writer never wrote the create"
+        status, _, data = request("GET", f"{server.base}/changes?{query}", server.key)
+        assert status == 200, data
+        page = json.loads(data)
+        found = [e for e in page["changes"] if e["contact_id"] == contact_id]
+        query = "cursor=" + page["next_cursor"]
+        if not page["changes"]:
+            time.sleep(0.2)
+    assert [e["type"] for e in found] == ["contact.created"]

@@ -281,11 +281,16 @@ def operation(
         doc["security"] = []
     if body is not None and body.get("type") == "array":
         # A list of items each answered on its own (a batch): any item is taken, so JSON Schema has
-        # nothing to say of one. It is documented in JSON only; the API reads the same list from
-        # an XML root (<operations type="array">), whose every text only XML 1.0 limits.
+        # nothing to say of one. In XML the list is the root and each item an element
+        # (<operations type="array"> of <operation>s): any value XML carries (XML_VALUE_REF).
+        listed = {k: v for k, v in body.items() if k != "items"}
+        as_xml = {**listed, "items": {"anyOf": [{"$ref": XML_VALUE_REF}]}, "xml": {"name": root, "wrapped": True}}
         doc["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": wrapped(root or "", body, strict=True)}},
+            "content": {
+                "application/json": {"schema": wrapped(root or "", body, strict=True)},
+                "application/xml": {"schema": as_xml},
+            },
         }
     elif body is not None:
         taken = accepted(body, partial=method in ("PUT", "PATCH"))
@@ -541,10 +546,37 @@ def listing(root: str, schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Any value a document of Rails' XML carries, as an element: text XML 1.0 can hold, a number, a
+# boolean, nil="true", type="array" of such elements, or an element of such children; no deeper
+# than the API reads XML (MAX_XML_DEPTH, 8: an item of a root's list is at depth 2). One schema per
+# depth, each naming the next, added by ``finish``; the operations whose items may be of any shape
+# (a batch) refer to the first.
+XML_DEPTH = 8
+_XML_TEXT = {"type": "string", "pattern": "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\ufffe\\uffff]*$"}
+_XML_SCALARS = [_XML_TEXT, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+
+
+def _xml_ref(depth: int) -> str:
+    return f"#/components/schemas/XmlValueAtDepth{depth}"
+
+
+XML_VALUE_REF = _xml_ref(2)
+
+
+def _xml_value(depth: int) -> dict[str, Any]:
+    inner: dict[str, Any] = {"$ref": _xml_ref(depth + 1)}
+    containers = [{"type": "array", "items": inner}, {"type": "object", "additionalProperties": inner}]
+    if depth == XML_DEPTH:  # its children would be deeper than the API reads: none
+        containers = [{"type": "array", "maxItems": 0}, {"type": "object", "maxProperties": 0}]
+    return {"description": "Any value XML carries, within XML 1.0's characters", "anyOf": [*_XML_SCALARS, *containers]}
+
+
 def finish(document: dict[str, Any]) -> dict[str, Any]:
     """The merged document as the API answers: Powertools gives every response a JSON body, but a
-    HEAD's answers, a 204 and a 303 have none; and its models take no list of types, which XML's
-    text-or-list values are given here."""
+    HEAD's answers, a 204 and a 303 have none; its models take no list of types, which XML's
+    text-or-list values are given here; and the schemas operations refer to are added."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update({_xml_ref(depth).rsplit("/", 1)[1]: _xml_value(depth) for depth in range(2, XML_DEPTH + 1)})
     for operations in document.get("paths", {}).values():
         for method, op in operations.items():
             for code, response in (op.get("responses") or {}).items():
