@@ -16,6 +16,8 @@ run, printed with its goal and ``met`` or ``missed``. It measures; it asserts no
    items, ``skip`` and ``update`` against ``create``, and the worker's peak memory.
 6. Exports (bench/exports.py): each format's rows a second against a raw Query of the same
    contacts, and the worker's peak memory.
+7. Webhooks (bench/webhooks.py): a create's p50 through `make run` with ten subscriptions whose
+   receivers never answer, over the same with none.
 
 Run it on a quiet machine; compare ratios, not times (docs/performance.md).
 """
@@ -226,6 +228,10 @@ def main() -> int:
         import exports  # bench/exports.py
 
         exports.measure(endpoint)
+
+    import webhooks  # bench/webhooks.py
+
+    webhooks.measure()
     return 0
 
 

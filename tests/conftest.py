@@ -33,6 +33,7 @@ from local_api.buckets import BucketEvents, create_buckets, s3_client
 from local_api.environment import REGION, function_environment, local_names
 from local_api.gateway import Gateway, HttpResponse
 from local_api.permissions import Permissions
+from local_api.sqs import Sqs
 from local_api.store import DYNAMODB_LOCAL, free_port, serve_moto, start_dynamodb_local, table_spec
 from local_api.template import load
 
@@ -49,7 +50,8 @@ PERMISSIONS = Permissions(TEMPLATE, NAMES)
 PERMISSIONS.install()
 GATEWAY = Gateway(TEMPLATE, function_environment(TEMPLATE, NAMES, "", S3_ENDPOINT), permissions=PERMISSIONS)
 BUCKET_EVENTS = BucketEvents(TEMPLATE, NAMES, S3_ENDPOINT, GATEWAY.invoke)
-serve_moto(int(S3_ENDPOINT.rsplit(":", 1)[1]), BUCKET_EVENTS.wrap)
+serve_moto(int(S3_ENDPOINT.rsplit(":", 1)[1]), lambda app: Sqs().wrap(BUCKET_EVENTS.wrap(app)))
+GATEWAY.bind_queues(NAMES, S3_ENDPOINT)  # the webhooks' deliveries: SQS on the same port
 
 from crm import accounts, forms  # noqa: E402
 from crm import keys as crm_keys  # noqa: E402
@@ -97,6 +99,8 @@ def _after_test() -> None:
     """S3's events all delivered (none may reach the next test's table), and no call a function's
     role would not allow (some are retried or caught, so a test could pass without seeing it)."""
     BUCKET_EVENTS.settle()
+    for queue in GATEWAY.queues:  # what a test left queued goes no further (SQS purges once a minute)
+        queue.drop_visible()
     accounts.forget()
     denied, PERMISSIONS.denied[:] = list(PERMISSIONS.denied), []
     assert denied == [], "calls template.yaml does not allow"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import fnmatch
+import hashlib
 import io
 import json
 import re
@@ -28,7 +29,16 @@ from crm import cascade, contacts, forms
 from crm import keys as crm_keys
 from crm.imports import jobs
 from crm.storage import files
-from crm.storage.items import ExportItem, FeedItem, ImportItem, Item, PhotoItem, account_pk, dependants_prefix
+from crm.storage.items import (
+    DeliveryItem,
+    ExportItem,
+    FeedItem,
+    ImportItem,
+    Item,
+    PhotoItem,
+    account_pk,
+    dependants_prefix,
+)
 from crm.validation import Sent
 from local_api.streams import matches
 from local_api.template import ROOT
@@ -54,6 +64,8 @@ CLEANED, CHECKED, IMPORTED = "Cleaned", "Checked", "Imported"
 # What the export worker does with the stream's record of a new export: its file written, the
 # export completed. What the feed writer does with the record of a history entry: the feed's entry.
 EXPORTED, FED = "Exported", "Fed"
+# What the webhook deliverer does with a queued delivery that is no longer there: drops it.
+DROPPED = "Dropped"
 
 # Every event file, in the order of the replay, with what its function must answer. The replay is
 # one story: the authorizer lets the demo key in, the docs need no key, custom fields 1 to 3 are
@@ -79,7 +91,12 @@ EXPORTED, FED = "Exported", "Fed"
 # of the vip contacts, the JSON of the people in XML), the stream's record of export 1 has the worker
 # write its file (the replay's requests feed no stream), export 1 is shown and the exports listed.
 # The stream's record of a history entry of contact 3 becomes the feed's entry; the feed read from
-# 2020 is 410 (older than the 30 days it keeps: so whenever the replay runs).
+# 2020 is 410 (older than the 30 days it keeps: so whenever the replay runs). Webhooks 1 to 3 are
+# subscribed (to a port of 127.0.0.1 that nothing answers: the local runner's one allowance; on AWS
+# it is 422), webhook 1 shown, changed, its secret rotated (to each suffix), the webhooks listed,
+# webhook 1's deliveries listed (none: the replay's requests feed no stream), a delivery that does
+# not exist retried (404), webhook 3 deleted; the queue's message for a delivery that is gone is
+# dropped by the deliverer.
 # Contact 2 is looked up by its phone number, two contacts are upserted (by email, then by
 # external_id in XML); batches create one, upsert the first again and change contact 2, upsert the
 # second and delete contact 2, and create one in XML (the lookups and the batches to each suffix);
@@ -225,6 +242,26 @@ EXPECTED: dict[str, int | str] = {
     "changes/list.json": 410,
     "changes/list-json.json": 410,
     "changes/list-xml.json": 410,
+    "webhooks/create.json": 201,
+    "webhooks/create-json.json": 201,
+    "webhooks/create-xml.json": 201,
+    "webhooks/show.json": 200,
+    "webhooks/show-xml.json": 200,
+    "webhooks/update.json": 200,
+    "webhooks/rotate.json": 200,
+    "webhooks/rotate-json.json": 200,
+    "webhooks/rotate-xml.json": 200,
+    "webhooks/list.json": 200,
+    "webhooks/list-json.json": 200,
+    "webhooks/list-xml.json": 200,
+    "webhooks/deliveries.json": 200,
+    "webhooks/deliveries-json.json": 200,
+    "webhooks/deliveries-xml.json": 200,
+    "webhooks/retry.json": 404,
+    "webhooks/retry-json.json": 404,
+    "webhooks/retry-xml.json": 404,
+    "webhooks/delete.json": 204,
+    "webhook_deliverer/delivery-queued.json": DROPPED,
     "contacts/lookup.json": 200,
     "contacts/upsert-email.json": 201,
     "contacts/upsert-external-id.json": 201,
@@ -251,6 +288,7 @@ EXPECTED: dict[str, int | str] = {
     "messages/method-not-allowed.json": 405,
     "notes/method-not-allowed.json": 405,
     "photos/method-not-allowed.json": 405,
+    "webhooks/method-not-allowed.json": 405,
 }
 
 # Expectations that the application does not meet yet: event name -> reason (a strict xfail).
@@ -265,9 +303,9 @@ AUTHORIZER_CONTEXT = {
     "scopes": "read write",
     "key_id": DEMO_KEY_ID,
 }
-# Changing custom fields (the account's configuration) needs an admin key: the events of those
-# folders carry every scope the authorizer gives the demo key.
-ADMIN_FOLDERS = {"custom_fields"}
+# Changing custom fields (the account's configuration) and webhooks need an admin key: the events of
+# those folders carry every scope the authorizer gives the demo key.
+ADMIN_FOLDERS = {"custom_fields", "webhooks"}
 ADMIN_AUTHORIZER_CONTEXT = {**AUTHORIZER_CONTEXT, "scopes": "read write admin"}
 API_HEADERS = ("Host", "Accept", "User-Agent", "X-Forwarded-For")
 REQUEST_CONTEXT = ("requestId", "stage", "path", "resourcePath", "httpMethod", "identity", "accountId", "apiId")
@@ -281,6 +319,8 @@ APP_SETTINGS = (
     "S3_ENDPOINT",
     "IMPORTS_BUCKET",
     "LAMBDA_ENDPOINT",
+    "SQS_ENDPOINT",
+    "WEBHOOK_QUEUE_URL",
 )
 # What an S3 event reports uploaded: an image (a JPEG's first bytes are what the photo check reads),
 # a CSV file of two rows with one email address (a new contact, and its duplicate).
@@ -335,8 +375,12 @@ def is_stream(name: str) -> bool:
     return function_of(name) in {subscription.function for subscription in GATEWAY.template.streams}
 
 
+def is_queue(name: str) -> bool:
+    return function_of(name) in {subscription.function for subscription in GATEWAY.template.queue_events}
+
+
 def is_bucket_event(name: str) -> bool:
-    return not is_authorizer(name) and "Records" in load(name) and not is_stream(name)
+    return not is_authorizer(name) and "Records" in load(name) and not is_stream(name) and not is_queue(name)
 
 
 def route_of(event: dict[str, Any]) -> Any:
@@ -472,6 +516,16 @@ def check_stream(name: str, expected: str, result: Any) -> None:
     assert [dependants_left(record) for record in load(name)["Records"]] == [0] * len(load(name)["Records"])
 
 
+def check_queue(name: str, expected: str, result: Any) -> None:
+    assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
+    assert expected == DROPPED
+    assert result == {"batchItemFailures": []}, f"{name}: messages handed back: {result}"
+    for record in load(name)["Records"]:
+        message = json.loads(record["body"])
+        pk = account_pk(message["account"])
+        assert list(DeliveryItem.query(pk, DeliveryItem.sk.startswith("WHD#"))) == [], "no delivery was made"
+
+
 def check_bucket_event(name: str, expected: str, result: Any) -> None:
     assert not isinstance(result, Exception), f"{name}: the function raised {result!r}"
     records = load(name)["Records"]
@@ -557,7 +611,7 @@ def check_response(name: str, expected: int, event: dict[str, Any], result: Any)
         membership = collection.endswith("/projects")
         new_id = r"[a-z0-9_-]+" if membership else r"\d+"
         assert re.fullmatch(rf"/v1{re.escape(collection)}/{new_id}{re.escape(suffix)}", headers["location"]), headers
-        if not membership and not collection.startswith(("/imports", "/exports")):  # jobs: no editable version
+        if not membership and not collection.startswith(("/imports", "/exports", "/webhooks")):  # no editable version
             assert headers["etag"] == '"1"', headers
 
 
@@ -578,7 +632,7 @@ def test_every_route_has_an_event() -> None:
     api_events = [
         load(name)
         for name in event_names()
-        if not is_authorizer(name) and not is_stream(name) and not is_bucket_event(name)
+        if not is_authorizer(name) and not is_stream(name) and not is_bucket_event(name) and not is_queue(name)
     ]
     sent = {(event["resource"], event["httpMethod"]) for event in api_events}
     with_events = {function_of(name) for name in event_names()}
@@ -629,6 +683,17 @@ def test_event_is_valid_for_sam_local(name: str) -> None:
                 assert record["dynamodb"]["NewImage"]["sk"] == keys["sk"], "the history entry's own image"
             else:
                 assert cascade.removed_contact(keys) == (DEMO_ACCOUNT, 1), "the events remove contact 1"
+        return
+    if is_queue(name):
+        (subscription,) = [s for s in GATEWAY.template.queue_events if s.function == function_of(name)]
+        assert 0 < len(event["Records"]) <= subscription.batch_size
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:sqs"
+            queue = NAMES[f"{subscription.queue}.QueueName"]
+            assert record["eventSourceARN"] == f"arn:aws:sqs:us-east-1:123456789012:{queue}"
+            assert record["attributes"]["MessageGroupId"], "a FIFO queue's message has its group"
+            assert record["md5OfBody"] == hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
+            assert json.loads(record["body"])["account"] == DEMO_ACCOUNT
         return
     if is_bucket_event(name):
         (subscription,) = [s for s in GATEWAY.template.bucket_events if s.function == function_of(name)]
@@ -699,6 +764,9 @@ def check(name: str, result: Any) -> None:
     if is_stream(name):
         assert isinstance(expected, str)
         check_stream(name, expected, result)
+    elif is_queue(name):
+        assert isinstance(expected, str)
+        check_queue(name, expected, result)
     elif is_bucket_event(name):
         assert isinstance(expected, str)
         check_bucket_event(name, expected, result)

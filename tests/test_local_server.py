@@ -215,3 +215,28 @@ def test_the_change_feed_fills_from_the_stream_as_on_aws(server: Server) -> None
         if not page["changes"]:
             time.sleep(0.2)
     assert [e["type"] for e in found] == ["contact.created"]
+
+
+def test_webhooks_are_delivered_signed_as_on_aws(server: Server) -> None:
+    from tests.test_webhooks_api import Receiver, verified
+
+    receiver = Receiver()
+    try:
+        json_type = {"Content-Type": "application/json"}
+        hook = json.dumps({"webhook": {"url": receiver.url, "events": ["contact.created"]}}).encode()
+        status, _, data = request("POST", f"{server.base}/webhooks", server.key, hook, json_type)
+        assert status == 201, data
+        secret = json.loads(data)["webhook"]["secret"]
+        body = json.dumps({"contact": {"first_name": "Hooked"}}).encode()
+        status, _, data = request("POST", f"{server.base}/contacts", server.key, body, json_type)
+        assert status == 201, data
+        contact_id = json.loads(data)["contact"]["id"]
+        deadline = time.monotonic() + 30
+        while not receiver.posts():  # the stream, the feed writer, the queue, the deliverer
+            assert time.monotonic() < deadline, "the webhook was never posted"
+            time.sleep(0.2)
+        (post,) = receiver.posts()
+        assert json.loads(post["body"])["contact_id"] == contact_id
+        assert verified(secret, post["headers"], post["body"])
+    finally:
+        receiver.server.shutdown()

@@ -31,6 +31,7 @@ from local_api.files import write_atomically
 from local_api.gateway import Gateway
 from local_api.http import make_server
 from local_api.mirror import BucketMirror
+from local_api.sqs import Sqs
 from local_api.store import create_tables, serve_moto, start_dynamodb_local
 from local_api.template import ROOT, load
 
@@ -103,11 +104,12 @@ def main() -> None:
             template, names, s3, gateway.invoke, workers=concurrency, state=data / "lambda-events", mirror=mirror
         )
         try:
-            serve_moto(urlsplit(s3).port or 8001, bucket_events.wrap)
+            serve_moto(urlsplit(s3).port or 8001, lambda app: Sqs().wrap(bucket_events.wrap(app)))
         except OSError as exc:
             sys.exit(f"Cannot serve the embedded S3 on {s3} ({exc.strerror}); choose S3_PORT=")
         create_tables(template, names, endpoint, REGION)
         create_buckets(template, names, s3)
+        gateway.bind_queues(names, s3)
         restored = mirror.restore()
         gateway.bind_table("ContactsTable", table, endpoint, state=data / "streams")
         gateway.poll_streams_forever()

@@ -68,7 +68,15 @@ def local_names(template: Template, table: str) -> dict[str, str]:
     names = {**template.parameters, **{logical_id: table for logical_id in template.tables}}
     for logical_id, properties in template.buckets.items():
         names[logical_id] = resolve(properties.get("BucketName", logical_id.lower()), names)
+    for logical_id, properties in template.queues.items():  # CloudFormation's: a FIFO one ends .fifo
+        names[f"{logical_id}.QueueName"] = f"{STACK}-{logical_id}" + (".fifo" if properties.get("FifoQueue") else "")
+        names[f"{logical_id}.Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{names[f'{logical_id}.QueueName']}"
     return {**names, **function_names(template)}
+
+
+def queue_url(names: dict[str, str], logical_id: str, endpoint: str) -> str:
+    """A queue's URL (what Ref gives) at the embedded SQS."""
+    return f"{endpoint}/{ACCOUNT}/{names[f'{logical_id}.QueueName']}"
 
 
 def function_names(template: Template) -> dict[str, str]:
@@ -98,8 +106,11 @@ def function_environment(
         "AWS_SECRET_ACCESS_KEY": "local",
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here; metrics print as EMF lines
     }
-    if s3_endpoint:  # the embedded server: S3, and Lambda's Invoke (local_api.buckets)
-        local["S3_ENDPOINT"] = local["LAMBDA_ENDPOINT"] = s3_endpoint
+    if s3_endpoint:  # the embedded server: S3, SQS, and Lambda's Invoke (local_api.buckets)
+        local["S3_ENDPOINT"] = local["LAMBDA_ENDPOINT"] = local["SQS_ENDPOINT"] = s3_endpoint
+        names = {**names, **{queue: queue_url(names, queue, s3_endpoint) for queue in template.queues}}
+    # Webhooks may be posted to 127.0.0.1 here (tests receive them); on AWS, never.
+    local["WEBHOOK_LOOPBACK"] = "allow"
     env: dict[str, str] = {}
     for function in template.functions.values():
         for name, value in function.environment.items():

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 from local_api.containers import Containers, FunctionError, LambdaContext, Stopping, load_handler
 from local_api.environment import function_names
 from local_api.permissions import Permissions
+from local_api.queues import QueueDelivery, create_queues
 from local_api.streams import MotoStreamReader, StreamDelivery, StreamReader
 from local_api.template import GatewayResponse, Route, Template
 
@@ -95,9 +96,11 @@ class Gateway:
         self.function_names = function_names(template)
         self._handlers: dict[str, Any] = {}
         self.streams: list[StreamDelivery] = []
+        self.queues: list[QueueDelivery] = []
         # In this process, one invocation at a time, as one Lambda container serves one at a time.
         self._lock = threading.Lock()
         self._polling = threading.Lock()  # one reader of each stream, as Lambda's poller is
+        self._queue_polling = threading.Lock()
         os.environ.update(environment)
 
     # --- functions ---------------------------------------------------------------------------
@@ -134,24 +137,44 @@ class Gateway:
             kept.append(StreamDelivery(subscription, reader))
         self.streams = kept
 
+    def bind_queues(self, names: dict[str, str], endpoint: str) -> None:
+        """Create the template's queues at the embedded SQS; each feeds the functions subscribed to it."""
+        urls = create_queues(self.template, names, endpoint)
+        self.queues = [
+            QueueDelivery(s, endpoint, urls[s.queue], names[f"{s.queue}.Arn"]) for s in self.template.queue_events
+        ]
+
     def deliver_streams(self) -> None:
+        """What the table's stream holds, then what the queues hold (which the stream's consumers
+        may just have sent)."""
+        self._deliver_stream_records()
+        self.deliver_queues()
+
+    def _deliver_stream_records(self) -> None:
         with self._polling:
             for delivery in self.streams:
                 delivery.deliver(self.invoke)
 
-    def poll_streams_forever(self, interval: float = 0.25) -> None:
-        """Deliver the streams' records as Lambda's poller does, a few times a second, on a thread
-        of its own (`make run`: a change's cleanup never holds up the request that made it)."""
+    def deliver_queues(self) -> None:
+        with self._queue_polling:
+            for queue in self.queues:
+                queue.deliver(self.invoke)
 
-        def poll() -> None:
+    def poll_streams_forever(self, interval: float = 0.25) -> None:
+        """Deliver the streams' records and the queues' messages as Lambda's pollers do, a few
+        times a second, each on a thread of its own (`make run`: a change's cleanup never holds up
+        the request that made it, and a slow webhook receiver never holds up the stream)."""
+
+        def poll(deliver: Any, name: str) -> None:
             while True:
                 try:
-                    self.deliver_streams()
+                    deliver()
                 except Exception as exc:  # the store is stopping, or restarting; try again
-                    print(f"stream poller: {exc}", flush=True)
+                    print(f"{name}: {exc}", flush=True)
                 time.sleep(interval)
 
-        threading.Thread(target=poll, name="stream-poller", daemon=True).start()
+        for deliver, name in ((self._deliver_stream_records, "stream-poller"), (self.deliver_queues, "queue-poller")):
+            threading.Thread(target=poll, args=(deliver, name), name=name, daemon=True).start()
 
     # --- requests ----------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ against its statements the same way, and refused the same way. So a missing perm
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,7 +23,13 @@ from local_api.template import Template
 
 # Operations whose IAM action is another's (those on several resources are in ``_needs``), and
 # the transaction items' actions.
-ACTIONS = {("s3", "HeadObject"): ("GetObject",), ("dynamodb", "TransactGetItems"): ("GetItem",)}
+ACTIONS = {
+    ("s3", "HeadObject"): ("GetObject",),
+    ("dynamodb", "TransactGetItems"): ("GetItem",),
+    ("sqs", "SendMessageBatch"): ("SendMessage",),
+    ("sqs", "DeleteMessageBatch"): ("DeleteMessage",),
+    ("sqs", "ChangeMessageVisibilityBatch"): ("ChangeMessageVisibility",),
+}
 TRANSACT_ITEMS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -51,7 +57,9 @@ class Permissions:
             for logical_id, function in template.functions.items()
         }
         self.denied: list[str] = []  # every refusal, for tests to show
-        self._current = threading.local()
+        # Whose calls these are: a context variable, so that threads a function starts with its
+        # context (contextvars.copy_context) act as it too.
+        self._current: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 
     def _resolved(self, statement: dict[str, Any]) -> tuple[list[str], list[str]]:
         resources = [resolve(r, self.names) for r in _as_list(statement.get("Resource", []))]
@@ -66,13 +74,12 @@ class Permissions:
 
     @contextmanager
     def acting_as(self, function: str) -> Iterator[None]:
-        """Calls made on this thread meanwhile are the function's."""
-        previous = getattr(self._current, "function", None)
-        self._current.function = function
+        """Calls made in this context meanwhile are the function's."""
+        token = self._current.set(function)
         try:
             yield
         finally:
-            self._current.function = previous
+            self._current.reset(token)
 
     # --- what a call needs -----------------------------------------------------------------------
 
@@ -101,13 +108,17 @@ class Permissions:
             if operation == "GetObject" and params.get("VersionId"):  # a version: its own permission too
                 actions = (*actions, "GetObjectVersion")
             return [(f"s3:{a}", resource) for a in actions]
+        if service == "sqs" and "QueueUrl" in params:  # .../<account>/<name>
+            account, name = str(params["QueueUrl"]).rstrip("/").split("/")[-2:]
+            queue = f"arn:aws:sqs:{REGION}:{account}:{name}"
+            return [(f"sqs:{a}", queue) for a in ACTIONS.get((service, operation), (operation,))]
         if service == "lambda" and operation == "Invoke":
             name = str(params.get("FunctionName", ""))
             return [("lambda:InvokeFunction", name if name.startswith("arn:") else function_arn(name))]
         return [(f"{service}:{operation}", "*")]
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
-        function = getattr(self._current, "function", None)
+        function = self._current.get()
         if function is None:  # the local runner's own calls (tables, buckets), not a function's
             return
         for action, resource in self._needs(service, operation, params):

@@ -37,8 +37,9 @@ class _QuietHandler(MotoRequestHandler):
 
 
 def serve_moto(port: int, wrap: Callable[[Any], Any] | None = None) -> BaseWSGIServer:
-    """moto's server on 127.0.0.1:``port``, for S3 (and Lambda's Invoke, which ``wrap`` answers);
-    ``wrap`` is a WSGI middleware to put in front of it (local_api.buckets' notifications).
+    """moto's server on 127.0.0.1:``port``, for S3 (and Lambda's Invoke and SQS, which ``wrap``
+    answers); ``wrap`` is a WSGI middleware to put in front of it (local_api.buckets'
+    notifications, local_api.sqs).
 
     DynamoDB is never served from here: moto copies a whole table on every transaction item.
     """

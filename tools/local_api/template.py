@@ -57,6 +57,15 @@ class StreamSubscription:
 
 
 @dataclass(frozen=True)
+class QueueSubscription:
+    """A function fed by an SQS queue (Lambda's poller: batches, partial batch responses)."""
+
+    function: str
+    queue: str  # logical id
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class BucketSubscription:
     """A function S3 notifies of new objects in a bucket (asynchronously, with Lambda's retries)."""
 
@@ -111,6 +120,8 @@ class Template:
     # The API's BinaryMediaTypes, as media types (SAM writes "/" as "~1"): bodies of these types
     # reach the functions base64-encoded, as they were sent.
     binary_media_types: tuple[str, ...] = ()
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> Properties
+    queue_events: list[QueueSubscription] = field(default_factory=list)
 
     def is_binary(self, content_type: str | None) -> bool:
         """Whether API Gateway hands on a body of this Content-Type base64-encoded."""
@@ -149,6 +160,8 @@ def load(path: Path = TEMPLATE) -> Template:
     resources: dict[str, Any] = document["Resources"]
     globals_ = (document.get("Globals") or {}).get("Function") or {}
     functions, routes, tables, streams, buckets, bucket_events = {}, [], {}, [], {}, []
+    queues: dict[str, dict[str, Any]] = {}
+    queue_events: list[QueueSubscription] = []
     authorizer, stage, responses, binary = None, "v1", {}, ()
     for logical_id, resource in resources.items():
         kind, props = resource["Type"], resource.get("Properties") or {}
@@ -181,6 +194,10 @@ def load(path: Path = TEMPLATE) -> Template:
                         retries,
                     )
                     bucket_events.append(subscription)
+                if event["Type"] == "SQS":
+                    queue_events.append(
+                        QueueSubscription(logical_id, p["Queue"]["Fn::GetAtt"][0], int(p.get("BatchSize", 10)))
+                    )
                 if event["Type"] != "Api":
                     continue
                 authorized = (p.get("Auth") or {}).get("Authorizer") != "NONE"
@@ -203,6 +220,8 @@ def load(path: Path = TEMPLATE) -> Template:
             tables[logical_id] = props
         elif kind == "AWS::S3::Bucket":
             buckets[logical_id] = props
+        elif kind == "AWS::SQS::Queue":
+            queues[logical_id] = props
     declared = (document.get("Parameters") or {}).items()
     parameters = {name: str(spec["Default"]) for name, spec in declared if "Default" in spec}
     return Template(
@@ -218,4 +237,6 @@ def load(path: Path = TEMPLATE) -> Template:
         parameters,
         path,
         binary,
+        queues,
+        queue_events,
     )

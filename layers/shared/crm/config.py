@@ -23,6 +23,12 @@ class Settings:
     # Set only off AWS: where the import worker invokes itself to go on (the local runner).
     lambda_endpoint: str | None
     feed_retention_days: int  # how long the change feed keeps an entry (the FeedRetentionDays parameter)
+    webhook_queue_url: str  # the deliveries' FIFO queue
+    # Set only off AWS: the embedded SQS of `make run` and the tests.
+    sqs_endpoint: str | None
+    # Off AWS only: webhooks may be posted to http(s)://127.0.0.1, where tests receive them.
+    webhook_loopback: bool
+    webhook_retry_base: float  # seconds before a failed delivery's first retry; each doubles it
 
 
 def _settings() -> Settings:
@@ -40,6 +46,10 @@ def _settings() -> Settings:
         import_max_bytes=int(env.get("IMPORT_MAX_BYTES") or str(100 * 1024 * 1024)),
         lambda_endpoint=env.get("LAMBDA_ENDPOINT") or None,
         feed_retention_days=int(env.get("FEED_RETENTION_DAYS") or "30"),
+        webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
+        sqs_endpoint=env.get("SQS_ENDPOINT") or None,
+        webhook_loopback=env.get("WEBHOOK_LOOPBACK") == "allow",
+        webhook_retry_base=float(env.get("WEBHOOK_RETRY_BASE_SECONDS") or "5"),
     )
 
 

@@ -159,7 +159,7 @@ class Request:
     def many(self, root: str, item: str, page: Page, views: list[dict[str, Any]]) -> Response:
         return self._response(200, render.many(self.format, root, item, page, views))
 
-    def followed(self, root: str, item: str, views: list[dict[str, Any]], next_cursor: str) -> Response:
+    def followed(self, root: str, item: str, views: list[dict[str, Any]], next_cursor: str | None) -> Response:
         return self._response(200, render.followed(self.format, root, item, views, next_cursor))
 
     def listed(self, root: str, item: str, views: list[dict[str, Any]]) -> Response:

@@ -194,6 +194,7 @@ PATH_SCHEMAS = {
     # An upsert's value, as the contact field it fills would take it.
     "email": {**KIND_SCHEMAS["email"], "pattern": f"^{_ADDRESS}@{_ADDRESS}$"},
     "external_id": {**line(), "pattern": FILLED_LINE},
+    "delivery_id": {"type": "string", "pattern": "^[0-9]{1,10}-[0-9]{1,40}$"},  # its feed entry's place
 }
 
 

@@ -36,7 +36,7 @@ def many(fmt: str, root: str, item: str, page: Page, views: list[dict[str, Any]]
     return xml.dumps(root, views, {**paging, "next_cursor": page.next_cursor}, item=item)
 
 
-def followed(fmt: str, root: str, item: str, views: list[dict[str, Any]], next_cursor: str) -> str:
+def followed(fmt: str, root: str, item: str, views: list[dict[str, Any]], next_cursor: str | None) -> str:
     """A feed's page: its items and where to read on from (in XML, the root's attribute)."""
     if fmt == JSON:
         return to_json({root: views, "next_cursor": next_cursor})

@@ -267,3 +267,42 @@ def change(item: Any) -> dict[str, Any]:
 def _untyped(value: Any) -> Any:
     """A recorded value as it was: text, a number, a list of texts; None as no value."""
     return Nil(None) if value is None else value
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+
+def webhook(item: Any, with_secret: bool = False) -> dict[str, Any]:
+    """A subscription; its secret only when it was just made or rotated."""
+    shown: dict[str, Any] = {
+        "id": int(item.id),
+        "url": item.url,
+        "events": list(item.events),
+        "fields": list(item.fields) if item.fields else Nil(None),
+        "enabled": bool(item.enabled),
+        "disabled_reason": item.disabled_reason if item.disabled_reason else Nil(None),
+        "failing_since": times.iso(int(item.failing_since)) if item.failing_since is not None else Nil("datetime"),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
+    if with_secret:
+        shown["secret"] = item.secret
+    return shown
+
+
+def delivery(item: Any) -> dict[str, Any]:
+    """A delivery of a feed entry to a webhook: how its attempts went."""
+    return {
+        "id": item.delivery_id,
+        "webhook_id": int(item.webhook_id),
+        "event": item.event,
+        "change_id": item.entry_id,
+        "contact_id": int(item.contact_id),
+        "status": item.status,
+        "attempts": int(item.attempts),
+        "last_attempt_at": item.last_attempt_at or Nil("datetime"),
+        "last_status_code": int(item.last_status_code) if item.last_status_code is not None else Nil("integer"),
+        "last_error": item.last_error or Nil(None),
+        "next_attempt_at": item.next_attempt_at or Nil("datetime"),
+        "created_at": item.created_at,
+    }

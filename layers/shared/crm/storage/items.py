@@ -40,6 +40,10 @@ reach another account's data without naming it. Sort keys:
     F#<epoch s:010>#<stream sequence number:040>
                                   an entry of the account's change feed (crm.changes): in commit
                                   order, removed by the table's TTL after the feed's retention
+    WH#<webhook id:010>           a webhook subscription, with its signing secrets (crm.webhooks)
+    WHD#<webhook id:010>#<epoch s:010>#<sequence:040>
+                                  a delivery of a feed entry to it (the entry's own place): its
+                                  attempts; the table's TTL removes it after DELIVERIES_KEPT_DAYS
     FORMS                         where the account's web forms may be posted from and send back to
     RATE#<key id>#<minute>        how many contacts a form key sent in that minute (crm.forms)
     IDEM#<key>                    a request's Idempotency-Key and its answer (crm.idempotency)
@@ -461,6 +465,61 @@ class FeedItem(Item):
     at = UnicodeAttribute()
     changes = JSONAttribute(null=True)
     o = NumberAttribute(null=True)  # as a posting's: the owner of a private contact
+    expires_at = NumberAttribute()
+
+
+WEBHOOK_MARK, DELIVERY_MARK = "WH#", "WHD#"
+
+
+def webhook_sk(webhook_id: int) -> str:
+    return f"{WEBHOOK_MARK}{webhook_id:0{ID_WIDTH}d}"
+
+
+def delivery_sk(webhook_id: int, feed_place: str) -> str:
+    """A delivery's key: its webhook's, then its feed entry's place (``feed_sk`` without its mark),
+    so a webhook's deliveries list in the feed's order."""
+    return f"{DELIVERY_MARK}{webhook_id:0{ID_WIDTH}d}#{feed_place}"
+
+
+def deliveries_of(webhook_id: int) -> str:
+    return f"{DELIVERY_MARK}{webhook_id:0{ID_WIDTH}d}#"
+
+
+class WebhookItem(Item):
+    """A subscription to the account's changes: where they are posted, which, and how signed."""
+
+    id = NumberAttribute()
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute)  # feed entry types
+    fields = ListAttribute(of=UnicodeAttribute, null=True)  # an update fires only if one changed
+    secret = UnicodeAttribute()  # whsec_...: signs every delivery
+    previous_secret = UnicodeAttribute(null=True)  # the one before a rotation, still signing until:
+    previous_until = NumberAttribute(null=True)  # epoch seconds
+    enabled = BooleanAttribute(default=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    failing_since = NumberAttribute(null=True)  # epoch seconds of the first failure since a success
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class DeliveryItem(Item):
+    """One feed entry to be posted to one webhook, and how its attempts went. ``body`` is the
+    exact bytes every attempt sends (as the signature covers them)."""
+
+    webhook_id = NumberAttribute()
+    delivery_id = UnicodeAttribute()
+    event = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    contact_id = NumberAttribute()
+    body = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending, succeeded, failed
+    attempts = NumberAttribute(default=0)
+    first_at = NumberAttribute()  # epoch seconds it was first queued: retries stop a day after
+    last_attempt_at = UnicodeAttribute(null=True)
+    last_status_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
     expires_at = NumberAttribute()
 
 
