@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from local_api.sqs import Sqs
 from tests.conftest import REGION, S3_ENDPOINT
 
 
@@ -65,3 +67,22 @@ def test_a_message_received_too_often_moves_to_the_dead_letter_queue() -> None:
         client.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     assert _receive(client, url) == []
     assert [m["Body"] for m in _receive(client, dead)] == ["poison"]
+
+
+def test_what_it_holds_outlives_a_restart_with_a_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "sqs.json"
+    before = Sqs(state)
+    base = "http://127.0.0.1:1"
+    url = before.call("CreateQueue", {"QueueName": "q.fifo", "Attributes": {"FifoQueue": "true"}}, base)["QueueUrl"]
+    entries = [
+        {"Id": str(n), "MessageBody": f"m{n}", "MessageGroupId": "g", "MessageDeduplicationId": str(n)}
+        for n in range(2)
+    ]
+    before.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries}, base)
+    in_flight = before.call("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 1}, base)["Messages"]
+    assert [m["Body"] for m in in_flight] == ["m0"]
+    before.save()
+    after = Sqs(state)
+    again = after.call("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"]}, base)
+    assert [m["Body"] for m in again["Messages"]] == ["m0", "m1"]  # in order; the one in flight visible again
+    assert again["Messages"][0]["Attributes"]["ApproximateReceiveCount"] == "2"

@@ -103,8 +103,10 @@ def main() -> None:
         bucket_events = BucketEvents(
             template, names, s3, gateway.invoke, workers=concurrency, state=data / "lambda-events", mirror=mirror
         )
+        sqs = Sqs(state=data / "sqs.json")  # the webhooks' deliveries outlive a restart
+        stopping.callback(sqs.save)
         try:
-            serve_moto(urlsplit(s3).port or 8001, lambda app: Sqs().wrap(bucket_events.wrap(app)))
+            serve_moto(urlsplit(s3).port or 8001, lambda app: sqs.wrap(bucket_events.wrap(app)))
         except OSError as exc:
             sys.exit(f"Cannot serve the embedded S3 on {s3} ({exc.strerror}); choose S3_PORT=")
         create_tables(template, names, endpoint, REGION)

@@ -7,8 +7,9 @@ backlog in a minute. This is the part of SQS the template uses, kept by group: C
 GetQueueUrl, GetQueueAttributes, SendMessage(Batch), ReceiveMessage, DeleteMessage(Batch),
 ChangeMessageVisibility and PurgeQueue, over the JSON protocol botocore speaks; FIFO order within a
 group (a group gives out nothing while one of its messages is in flight), deduplication for five
-minutes, visibility, receive counts and the redrive to a dead-letter queue. What it holds is lost
-when the server stops.
+minutes, visibility, receive counts and the redrive to a dead-letter queue. With a ``state`` file
+(`make run`), what it holds is written there when the server stops and read back when it starts:
+a message in flight comes back visible, as its visibility would have ended meanwhile.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local_api.environment import ACCOUNT
+from local_api.files import write_atomically
 
 DEDUPLICATION_SECONDS = 300
 PREFIX = "AmazonSQS."
@@ -70,10 +73,42 @@ def _md5(text: str) -> str:
 
 
 class Sqs:
-    def __init__(self) -> None:
+    def __init__(self, state: Path | None = None) -> None:
         self.queues: dict[str, Queue] = {}
         self.lock = threading.Lock()
         self.sequence = itertools.count(10**19)
+        self.state = state
+        if state is not None and state.exists():
+            self._restore(json.loads(state.read_text()))
+
+    def save(self) -> None:
+        """Write every queue and message to ``state`` (the server is stopping)."""
+        if self.state is None:
+            return
+        with self.lock:
+            queues = [
+                {
+                    "name": q.name,
+                    "fifo": q.fifo,
+                    "visibility": q.visibility,
+                    "dead_letter": q.dead_letter,
+                    "max_receives": q.max_receives,
+                    "messages": [asdict(m) | {"receipt": None} for group in q.groups.values() for m in group],
+                }
+                for q in self.queues.values()
+            ]
+            write_atomically(self.state, json.dumps({"queues": queues}))
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        last = 10**19
+        for spec in saved.get("queues", []):
+            queue = Queue(spec["name"], spec["fifo"], spec["visibility"], spec["dead_letter"], spec["max_receives"])
+            for fields in sorted(spec["messages"], key=lambda m: m["sequence"]):
+                message = Message(**{**fields, "visible_at": 0.0})
+                queue.groups.setdefault(message.group if queue.fifo else message.id, deque()).append(message)
+                last = max(last, message.sequence + 1)
+            self.queues[queue.name] = queue
+        self.sequence = itertools.count(last)
 
     # --- the WSGI side -------------------------------------------------------------------------
 
