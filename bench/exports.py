@@ -4,7 +4,7 @@ raw Query of the same contacts in the same run.
 - ``BENCH_EXPORT_ROWS`` contacts (100,000 by default) of bench.loader are loaded into an account
   (the items the API writes, put with BatchWriteItem). Each format is exported once (CSV in our
   layout, JSON, XML, vCard) by the worker in a fresh interpreter, as one Lambda invocation; its
-  peak resident memory is that process's ``ru_maxrss``, and the file goes to moto's S3 server on
+  peak resident memory is that process's own (``VmHWM``), and the file goes to moto's S3 server on
   loopback in parts, as it would to S3.
 - The baseline reads the same contacts with a raw paginated Query of the contacts' key range and
   the attributes a file shows (the least a worker can read to write them all), in this process,

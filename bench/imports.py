@@ -7,7 +7,7 @@ a raw BatchWriteItem of the same items in the same run.
   found through the lookup items by exact keys), and its first ``BENCH_UPDATE_ROWS`` rows (5,000)
   with ``update`` (each an update of its contact, as ``PATCH`` makes it).
 - The worker runs in a fresh interpreter, as one Lambda invocation with all the time it wants (on
-  AWS it hands over every ~14 minutes); its peak resident memory is that process's ``ru_maxrss``.
+  AWS it hands over every ~14 minutes); its peak resident memory is that process's own (``VmHWM``).
 - The baseline writes the items a create writes for each row (the contact, its history entry, its
   postings and lookups: bench.loader's, as ``tests/test_search_scale.py`` checks them), built before
   the clock starts, with BatchWriteItem on as many threads as the worker uses, for

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.local_server import BIN, Server, request
+from tests.receiver import Receiver, verified
 
 
 def test_create_show_xml_list_delete(server: Server) -> None:
@@ -218,8 +219,6 @@ def test_the_change_feed_fills_from_the_stream_as_on_aws(server: Server) -> None
 
 
 def test_webhooks_are_delivered_signed_as_on_aws(server: Server) -> None:
-    from tests.test_webhooks_api import Receiver, verified
-
     receiver = Receiver()
     try:
         json_type = {"Content-Type": "application/json"}

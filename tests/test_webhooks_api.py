@@ -1,5 +1,6 @@
 """Webhooks as a receiver sees them: a server on loopback takes the posts, and checks each
-signature with Standard Webhooks' algorithm written out here (not the code under test's).
+signature with Standard Webhooks' algorithm as tests/receiver.py writes it out (not the code under
+test's).
 
 Changes reach the feed writer through the table's stream and the deliverer through the FIFO queue
 of the embedded SQS, as on AWS (the gateway emulation delivers both after each request)."""
@@ -7,13 +8,9 @@ of the embedded SQS, as on AWS (the gateway emulation delivers both after each r
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,51 +20,7 @@ from crm.storage.items import WebhookItem, account_pk, webhook_sk
 from crm.webhooks import deliveries, outbound
 from tests.conftest import GATEWAY, Client, Keys
 from tests.helpers import errors
-
-
-class Receiver:
-    """Records every request; answers each with the next of ``script`` (then 200)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.script: list[Any] = []  # a status, or ("sleep", seconds), or ("redirect", path), or "endless"
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                step = receiver.script.pop(0) if receiver.script else 200
-                if isinstance(step, tuple) and step[0] == "sleep":
-                    time.sleep(step[1])
-                    step = 200
-                if isinstance(step, tuple) and step[0] == "redirect":
-                    self.send_response(302)
-                    self.send_header("Location", step[1])
-                    self.end_headers()
-                    return
-                if step == "endless":  # a 200 whose body never ends
-                    self.send_response(200)
-                    self.end_headers()
-                    try:
-                        while True:
-                            self.wfile.write(b"x" * 65536)
-                    except OSError:
-                        return
-                self.send_response(step)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def posts(self, path: str = "/hook") -> list[dict[str, Any]]:
-        return [r for r in self.received if r["path"] == path]
+from tests.receiver import Receiver, verified
 
 
 @pytest.fixture
@@ -88,15 +41,6 @@ def quick_retries() -> Iterator[None]:
     object.__setattr__(config.settings, "webhook_retry_base", 0.0)
     yield
     object.__setattr__(config.settings, "webhook_retry_base", 5.0)
-
-
-def verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """Standard Webhooks: HMAC-SHA256 keyed by the base64 after whsec_, of id.timestamp.body."""
-    key = base64.b64decode(secret.split("_", 1)[1])
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    given = [part.split(",", 1)[1] for part in headers["webhook-signature"].split(" ") if part.startswith("v1,")]
-    return any(hmac.compare_digest(expected, signature) for signature in given)
 
 
 def settle(until: Any, seconds: float = 20) -> None:
