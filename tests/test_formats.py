@@ -355,7 +355,18 @@ def test_parse_form_nesting() -> None:
     )
 
 
-@pytest.mark.parametrize("form", ["contact[a]=1&contact[a][b]=2", "contact[]=1&contact[x]=2", "a[b][]=1&a[b][c]=2"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "contact[a]=1&contact[a][b]=2",
+        "contact[]=1&contact[x]=2",
+        "a[b][]=1&a[b][c]=2",
+        # Either order of a list and a text of one name (it was the text's, the last, one way round).
+        "contact[tags]=a&contact[tags][]=b",
+        "contact[tags][]=b&contact[tags]=a",
+        "contact[a][b]=1&contact[a]=2",
+    ],
+)
 def test_parse_form_refuses_conflicting_shapes(form: str) -> None:
     with pytest.raises(BadRequest) as error:
         body.parse(form, False, body.FORM)

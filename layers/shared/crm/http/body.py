@@ -129,6 +129,8 @@ def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise BadRequest(f"Malformed form field {name!r}")
             if last:
+                if isinstance(node.get(key), (list, dict)):  # a list or record, then a text: which?
+                    raise BadRequest(f"Malformed form field {name!r}")
                 node[key] = value
             else:
                 node = node.setdefault(key, [] if path[position + 1] == "" else {})
