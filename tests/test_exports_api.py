@@ -100,6 +100,9 @@ def test_bad_asks_are_422_and_make_nothing(api: Client) -> None:
     for asked, message in [
         ({}, "Format must be one of csv, json, xml, vcard"),
         ({"format": "pdf"}, "Format must be one of csv, json, xml, vcard"),
+        ({"format": {}}, "Format must be one of csv, json, xml, vcard"),  # was a 500
+        ({"format": ["csv"]}, "Format must be one of csv, json, xml, vcard"),
+        ({"format": "csv", "search": "a\u0007"}, "search must not hold control characters"),
         ({"format": "json", "columns": "outlook"}, "Columns is a CSV export's layout: one of ours, outlook, google"),
         (
             {"format": "csv", "colour": "red"},

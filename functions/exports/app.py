@@ -15,21 +15,35 @@ from crm.http.api import Api, Request, resource_id
 app = Api("exports")
 lambda_handler = app.lambda_handler
 
-# GET /contacts' filters, as a body sends them: text as the query has them, or JSON's own types.
+# GET /contacts' filters, as a body sends them: text as the query has them, or JSON's own types;
+# one sent blank or null is as if not sent, as in the query.
 FILTERS = {
-    "search": {"type": "string", "maxLength": search.MAX_SEARCH, "description": "As GET /contacts' search"},
-    "searchby": {"type": "string", "enum": list(search.SEARCHBY)},
+    "search": {
+        "type": "string",
+        "maxLength": search.MAX_SEARCH,
+        "pattern": openapi.TEXT,
+        "description": "As GET /contacts' search",
+    },
+    "searchby": {"anyOf": [{"type": "string", "enum": list(search.SEARCHBY)}, openapi.BLANK]},
     "tags": {
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "anyOf": [
+            {"type": "string", "pattern": openapi.TEXT},
+            {"type": "array", "items": {"type": "string", "pattern": openapi.TEXT}},
+        ],
         "description": "Comma-separated, or a list: contacts with every one of them",
     },
-    "project_id": {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]},
+    "project_id": {"anyOf": [{"type": "string", "pattern": openapi.TEXT}, {"type": "integer"}]},  # an identifier
     "assigned_to_id": {
-        "anyOf": [{"type": "integer", "minimum": 0, "maximum": INT_MAX}, {"type": "string", "pattern": "^[0-9]+$"}]
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": INT_MAX},
+            {"type": "string", "pattern": "^[0-9]+$"},
+            openapi.BLANK,
+        ]
     },
     "is_company": {"anyOf": [{"type": "boolean"}, openapi.BOOLEAN_AS_TEXT]},
-    "updated_since": {"type": "string", "format": "date-time"},
+    "updated_since": {"anyOf": [{"type": "string", "format": "date-time"}, openapi.BLANK]},
 }
+FILTERS = {name: openapi.or_null(schema) for name, schema in FILTERS.items()}  # null: as if not sent
 COLUMNS = {
     "type": "string",
     "enum": list(exports.COLUMNS),

@@ -15,6 +15,7 @@ from crm import search, times
 from crm.auth import SCOPE_LEVELS, Principal
 from crm.errors import BadRequest, NotFound, Unprocessable
 from crm.exports import COLUMNS, COMPLETED, FAILED, FORMATS, KEPT_DAYS, RUNNING, object_key
+from crm.fields import CONTROL
 from crm.paging import Page, PageRequest
 from crm.storage.db import next_id, query_page, update_if
 from crm.storage.items import (
@@ -56,7 +57,10 @@ def _filter_text(name: str, value: Any, errors: list[str]) -> str | None:
         if not all(isinstance(tag, str) for tag in value):
             errors.append("tags must be a list of tags or text, as GET /contacts takes it")
             return None
-        return ",".join(value)
+        value = ",".join(value)
+    if isinstance(value, str) and CONTROL.search(value):
+        errors.append(f"{name} must not hold control characters")
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -68,12 +72,12 @@ def _checked(principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         raise Unprocessable(f"Unknown fields: {', '.join(unknown)}; an export takes {', '.join(FIELDS)}")
     errors: list[str] = []
     fmt, columns = body.get("format"), body.get("columns")
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:  # a list or an object is no format (nor hashable)
         errors.append(f"Format must be one of {', '.join(FORMATS)}")
     if columns not in (None, "") and (fmt != "csv" or columns not in COLUMNS):
         errors.append(f"Columns is a CSV export's layout: one of {', '.join(COLUMNS)}")
     filters = {name: _filter_text(name, body.get(name), errors) for name in FILTERS}
-    filters = {name: value for name, value in filters.items() if value is not None}
+    filters = {name: value for name, value in filters.items() if value is not None and value.strip()}  # blank: none
     if errors:
         raise Unprocessable(*errors)
     try:

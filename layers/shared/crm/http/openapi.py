@@ -431,6 +431,8 @@ _STRIPPED_CONTROLS = r"\u000b\u000c\u001c-\u001f"  # which XML 1.0 cannot carry
 _STRIPPED = _SPACE + _STRIPPED_CONTROLS
 BOOLEAN_TEXT = f"^([{_STRIPPED}]*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)[{_STRIPPED}]*)?$"
 BOOLEAN_AS_TEXT = {"type": "string", "pattern": BOOLEAN_TEXT}
+# Text that str.strip() leaves empty: a filter sent so is as if not sent.
+BLANK = {"type": "string", "pattern": f"^[{_STRIPPED}]*$"}
 
 
 def _kept(excluded: str, longest: int) -> str:
