@@ -17,13 +17,7 @@ CHANGE = {
     "type": "object",
     "properties": {
         "id": {"type": "string", "description": "Unique and stable: the contact's id and its history entry's number"},
-        "type": {
-            "type": "string",
-            "enum": [
-                f"{resource}.{action}" for resource in changes.RESOURCES for action in ("created", "updated", "deleted")
-            ]
-            + ["contact.merged"],
-        },
+        "type": {"type": "string", "enum": list(changes.TYPES)},
         "resource": {"type": "string", "enum": list(changes.RESOURCES)},
         "resource_id": {"type": "integer"},
         "contact_id": {"type": "integer"},

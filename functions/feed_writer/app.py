@@ -20,13 +20,13 @@ from crm.webhooks.deliveries import Dispatcher
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
-    dispatcher = Dispatcher()
+    dispatcher = Dispatcher(lambda entry: render.to_json(views.change(entry)))
     for number, record in enumerate(records):
         try:
             entry = changes.entry_of(record)
             if entry is not None:  # the stream filter lets only history entries through
                 entry.save()
-                dispatcher.dispatch(entry, render.to_json(views.change(entry)).encode())
+                dispatcher.dispatch(entry)
         except Exception:
             logger.exception("feed entry not written")
             left = records[number:]

@@ -68,8 +68,11 @@ class QueueDelivery:
     def drop_visible(self) -> None:
         """Delete every message visible now, delivering none (between tests)."""
         while messages := self.client.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages"):
-            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
-            self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
+            self._delete(messages)
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+        self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
 
     def deliver(self, invoke: Any) -> None:
         """Every message visible now, a batch at a time."""
@@ -93,7 +96,6 @@ class QueueDelivery:
                 return  # all of them stay in flight until their visibility ends, as on AWS
             done = [m for m in messages if m["MessageId"] not in kept]
             if done:
-                entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)]
-                self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
+                self._delete(done)
             if kept:
                 return  # what failed waits; the rest of the queue, the next time round

@@ -71,13 +71,18 @@ def _integer(field: Field, value: Any, errors: list[str]) -> int | None:
     return value
 
 
-def _boolean(field: Field, value: Any, errors: list[str]) -> bool | None:
+def truth(value: Any) -> bool | None:
+    """A boolean, or its text as a form or XML sends it (true, false, 1 or 0, any case); None else."""
     if isinstance(value, bool):
         return value
-    truth = {"true": True, "1": True, "false": False, "0": False}.get(str(value).strip().lower())
-    if truth is None:
+    return {"true": True, "1": True, "false": False, "0": False}.get(str(value).strip().lower())
+
+
+def _boolean(field: Field, value: Any, errors: list[str]) -> bool | None:
+    found = truth(value)
+    if found is None:
         errors.append(f"{field.label} must be true or false")
-    return truth
+    return found
 
 
 def _date(field: Field, value: Any, errors: list[str]) -> str | None:

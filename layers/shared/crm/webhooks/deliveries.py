@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from crm import config, times
 from crm.auth import Principal
 from crm.errors import BadRequest, Conflict, NotFound
+from crm.numbers import whole
 from crm.paging import fingerprint, seal, unseal
 from crm.storage import queues
 from crm.storage.db import update_if
@@ -45,9 +47,8 @@ def delivery_id(feed_sk: str) -> str:
 
 def _place(delivery: str) -> str:
     stamp, _, sequence = delivery.partition("-")
-    if not (stamp.isascii() and stamp.isdigit() and sequence.isascii() and sequence.isdigit()):
-        raise NotFound("Delivery not found")
-    if len(stamp) > 10 or len(sequence) > 40:
+    digits = all(part.isascii() and part.isdigit() for part in (stamp, sequence))
+    if not digits or len(stamp) > 10 or len(sequence) > 40:
         raise NotFound("Delivery not found")
     return f"{int(stamp):010d}#{int(sequence):040d}"
 
@@ -77,25 +78,31 @@ def _message(account_id: str, webhook_id: int, entry: dict[str, Any], body: str,
 class Dispatcher:
     """Queues the deliveries of feed entries, in the order given; the account's subscriptions are
     read once per account for all the entries it is given. A delivery's item is written by its
-    first attempt (one write a delivery, not two), but for a body too large for its message."""
+    first attempt (one write a delivery, not two), but for a body too large for its message.
 
-    def __init__(self) -> None:
+    ``render`` spells an entry as its body (the feed's view: the HTTP layer's, which the caller
+    has); it is called only for an entry some subscription wants."""
+
+    def __init__(self, render: Callable[[Any], str]) -> None:
+        self.render = render
         self.subscribed: dict[str, list[Any]] = {}
 
-    def dispatch(self, entry: Any, body: bytes) -> int:
-        """Queue ``entry`` (a FeedItem, written) with its body to every subscription that wants it;
-        how many. Raises if any could not be queued (the feed writer then tries it again)."""
+    def dispatch(self, entry: Any) -> int:
+        """Queue ``entry`` (a FeedItem, written) to every subscription that wants it; how many.
+        Raises if any could not be queued (the feed writer then tries it again)."""
         account_id = account_of(entry.pk)
         if account_id not in self.subscribed:
             self.subscribed[account_id] = subscriptions.of_account(account_id)
         wanting = [w for w in self.subscribed[account_id] if subscriptions.wants(w, entry)]
+        if not wanting:
+            return 0
         described = {
             "delivery_id": delivery_id(entry.sk),
             "event": entry.type,
             "entry_id": entry.entry_id,
             "contact_id": int(entry.contact_id),
         }
-        text, now, messages = body.decode(), times.epoch(), []
+        text, now, messages = self.render(entry), times.epoch(), []
         for webhook in wanting:
             message = _message(account_id, int(webhook.id), described, text, now)
             if "body" not in message:
@@ -228,10 +235,10 @@ class Deliveries:
 def listing(principal: Principal, webhook_id: int, query: dict[str, str]) -> Deliveries:
     """A webhook's deliveries, newest first, a page at a time (a cursor, never a count: they are many)."""
     subscriptions.get(principal, webhook_id)
-    limit_text = query.get("limit") or str(PAGE_MAX)
-    if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
+    limit = whole(query.get("limit") or str(PAGE_MAX))
+    if limit is None or limit < 1:
         raise BadRequest("limit must be a whole number of at least 1")
-    limit, fp = min(int(limit_text), PAGE_MAX), fingerprint(principal.account_id, route(webhook_id), {})
+    limit, fp = min(limit, PAGE_MAX), fingerprint(principal.account_id, route(webhook_id), {})
     low = deliveries_of(webhook_id)
     high = low + "\U0010ffff"
     if query.get("cursor"):

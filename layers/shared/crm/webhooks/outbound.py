@@ -67,11 +67,14 @@ def _public(address: Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def resolve(parts: SplitResult) -> Address:
     """The address to connect to: the host's first, if every one of them is public."""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise Refused(f"{parts.hostname} does not resolve") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found]
@@ -122,10 +125,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
         address = resolve(parts)
     except Refused as exc:
         return Answer(None, str(exc))
-    https = parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
-    kind = _Pinned if https else _PinnedPlain
-    connection = kind(parts.hostname or "", port, str(address))
+    kind = _Pinned if parts.scheme == "https" else _PinnedPlain
+    connection = kind(parts.hostname or "", _port(parts), str(address))
     # However slowly a receiver answers, the whole exchange ends at the deadline.
     timer = threading.Timer(max(0.0, TIMEOUT_SECONDS - (time.monotonic() - started)), _cut, (connection,))
     timer.start()

@@ -13,6 +13,7 @@ from crm.errors import Conflict, NotFound, Unprocessable
 from crm.paging import Page, PageRequest
 from crm.storage.db import next_id, query_page, update_if
 from crm.storage.items import WEBHOOK_MARK, WebhookItem, account_pk, starting_with, webhook_sk
+from crm.validation import truth
 from crm.webhooks import MAX_FIELDS, MAX_WEBHOOKS, SECRET_OVERLAP_HOURS, outbound, signing
 
 FIELDS = ("url", "events", "fields")
@@ -73,12 +74,9 @@ def _checked(body: Mapping[str, Any], taken: tuple[str, ...], partial: bool) -> 
     if not partial or "fields" in body:
         checked["fields"] = _fields(body.get("fields"), errors)
     if "enabled" in body:
-        enabled = body["enabled"]
-        if not isinstance(enabled, bool):  # a form's or XML's text
-            enabled = {"true": True, "1": True, "false": False, "0": False}.get(str(enabled).strip().lower())
-        if enabled is None:
+        checked["enabled"] = truth(body["enabled"])
+        if checked["enabled"] is None:
             errors.append("enabled must be true or false")
-        checked["enabled"] = enabled
     if errors:
         raise Unprocessable(*errors)
     return checked
